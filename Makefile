@@ -1,0 +1,65 @@
+# rnn-course: one entry point for readers, students, instructors and CI.
+#   make serve   build the book (executing every chapter) and serve it on http://127.0.0.1:8000
+#   make test    run every check (builds the book first)
+# Both create the virtual environment (.venv) on first use.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PORT ?= 8000
+MATHJAX_VERSION := 3.2.2
+MATHJAX_DIR := book/_static/mathjax
+ASSIGNMENTS := $(notdir $(wildcard solutions/*))
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+# Headless plotting everywhere (book build, tests, grading).
+export MPLBACKEND := Agg
+
+.PHONY: help venv book serve test test-fast exercises lint clean
+
+help:
+	@sed -n '1,4p' Makefile | sed 's/^# \{0,1\}//'
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@echo "==> creating $(VENV) and installing requirements (about 2 minutes the first time)"
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --progress-bar off -r requirements.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip check
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (rnn-course)" >/dev/null
+	touch $@
+
+# MathJax is served with the site (readers may be offline): taken from the npm registry at build time.
+$(MATHJAX_DIR)/tex-chtml.js:
+	@echo "==> fetching MathJax $(MATHJAX_VERSION) from the npm registry into $(MATHJAX_DIR)"
+	rm -rf $(MATHJAX_DIR) .cache/npm-mathjax && mkdir -p .cache/npm-mathjax $(dir $(MATHJAX_DIR))
+	cd .cache/npm-mathjax && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null && tar xzf mathjax-$(MATHJAX_VERSION).tgz
+	cp -r .cache/npm-mathjax/package/es5 $(MATHJAX_DIR)
+	rm -rf .cache/npm-mathjax
+
+book: venv $(MATHJAX_DIR)/tex-chtml.js
+	@echo "==> building the book (every chapter is executed; cached outputs are reused when unchanged)"
+	$(BIN)/jupyter-book build --all -W --keep-going .
+
+serve: book
+	@echo "==> serving _build/html on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
+	$(PY) -m http.server $(PORT) --bind 127.0.0.1 --directory _build/html
+
+# Regenerate the student notebooks from the nbgrader sources (never edit exercises/ by hand).
+exercises: venv
+	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment "$$a" --force --no-db --log-level=WARN || exit 1; done
+
+test: book
+	$(BIN)/pytest
+
+# The tests that do not need the built book.
+test-fast: venv
+	$(BIN)/pytest -m "not book"
+
+lint: venv
+	$(BIN)/ruff check autograder tests tools
+
+clean:
+	rm -rf _build .jupyter_cache .pytest_cache $(MATHJAX_DIR) .course-state .hub gradebook.db

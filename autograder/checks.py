@@ -1,0 +1,267 @@
+"""Comparison helpers called by the assignments' test cells.
+
+This module is *student-safe*: it knows how to compare an answer with an expected value and how to
+explain a mismatch, but it contains no reference solution. The visible tests in ``exercises/`` call
+:func:`check_function` with fixed inputs and expected outputs written in the notebook; the hidden
+tests go through :mod:`autograder.grading`, which computes the expected values from the reference
+cells of ``solutions/`` (instructors only) and uses the same comparison.
+
+Every failure raises :class:`CheckFailed` (an ``AssertionError``, so nbgrader counts the cell as
+failed) with a message that says *what* is wrong: which output, which shape was expected, where
+the largest error is, and, when a catalogue of known mistakes is given, which mistake the answer
+matches.
+"""
+
+from __future__ import annotations
+
+import copy
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+# Tolerances, in one place. Every graded quantity is computed in float64 from inputs of order one;
+# a correct answer written differently (fused weights, another sigmoid formula, another summation
+# order) differs from the reference by a few ulps times the depth of the computation, far below
+# RTOL = 1e-7. The smallest wrong answer in the mistake catalogues (a missing bias of 1e-2, say)
+# differs by many orders of magnitude more. ATOL only matters for outputs that are exactly 0.
+RTOL = 1e-7
+ATOL = 1e-10
+# Visible tests compare with expected values printed in the notebook with 10 significant digits.
+VISIBLE_RTOL = 1e-6
+VISIBLE_ATOL = 1e-8
+
+
+class CheckFailed(AssertionError):
+    """A check failed; the message is meant for the student."""
+
+
+def _fmt_shape(shape: tuple[int, ...]) -> str:
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def compare_arrays(
+    got: Any,
+    expected: np.ndarray,
+    *,
+    what: str,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+) -> str | None:
+    """Compare one array with its expected value.
+
+    Returns ``None`` when ``got`` matches, otherwise a sentence saying what is wrong with it.
+    """
+    expected = np.asarray(expected)
+    if got is None:
+        return f"{what} is None: did you forget a `return` statement?"
+    if isinstance(got, (list, tuple)) and expected.ndim > 0:
+        return f"{what} is a {type(got).__name__}; return a numpy array of shape {_fmt_shape(expected.shape)}"
+    if np.isscalar(got) and expected.ndim == 0:
+        got = np.asarray(got)
+    if not isinstance(got, np.ndarray):
+        if hasattr(got, "detach") and hasattr(got, "numpy"):
+            return f"{what} is a torch tensor; return a numpy array (use `.detach().numpy()`)"
+        return f"{what} has type {type(got).__name__}; expected a numpy array"
+    if got.shape != expected.shape:
+        hint = ""
+        if got.shape == expected.shape[::-1] and got.ndim == 2:
+            hint = " (it looks transposed: rows are examples, columns are units)"
+        elif got.size == expected.size:
+            hint = " (same number of elements: check a reshape or a transpose)"
+        elif got.ndim == expected.ndim + 1:
+            hint = " (one axis too many: did you keep a time or batch axis that should be reduced?)"
+        return f"{what} has shape {_fmt_shape(got.shape)}, expected {_fmt_shape(expected.shape)}{hint}"
+    if np.issubdtype(expected.dtype, np.floating):
+        if not np.issubdtype(got.dtype, np.floating):
+            return f"{what} has dtype {got.dtype}; expected floating point ({expected.dtype})"
+        if got.dtype != expected.dtype:
+            return (
+                f"{what} has dtype {got.dtype}, expected {expected.dtype}: keep float64 all the way "
+                "(no float32 constants or casts)"
+            )
+        bad = ~np.isfinite(got)
+        if bad.any() and np.isfinite(expected).all():
+            idx = tuple(int(i) for i in np.argwhere(bad)[0])
+            return (
+                f"{what} contains {'NaN' if np.isnan(got[idx]) else 'inf'} at index {idx}: "
+                "an overflow? (e.g. np.exp of a large number; use a numerically stable form)"
+            )
+    elif got.dtype != expected.dtype and not (
+        np.issubdtype(got.dtype, np.integer) and np.issubdtype(expected.dtype, np.integer)
+    ):
+        return f"{what} has dtype {got.dtype}, expected {expected.dtype}"
+    if np.issubdtype(expected.dtype, np.number):
+        close = np.isclose(got, expected, rtol=rtol, atol=atol)
+        if close.all():
+            return None
+        err = np.abs(got.astype(float) - expected.astype(float))
+        idx = tuple(int(i) for i in np.unravel_index(np.argmax(err), err.shape))
+        return (
+            f"{what} has the right shape but wrong values: {int((~close).sum())} of {close.size} "
+            f"entries differ; the largest error is {err[idx]:.3g} at index {idx} "
+            f"(got {got[idx]!r}, expected {expected[idx]!r})"
+        )
+    if np.array_equal(got, expected):
+        return None
+    return f"{what} differs from the expected value"
+
+
+def _is_tensor(value: Any) -> bool:
+    return hasattr(value, "detach") and hasattr(value, "cpu") and hasattr(value, "numpy")
+
+
+def compare_outputs(
+    got: Any,
+    expected: Any,
+    *,
+    what: str,
+    rtol: float = RTOL,
+    atol: float = ATOL,
+) -> str | None:
+    """Compare a structured output (array, tuple/list of arrays, dict of arrays, scalar).
+
+    Torch tensors in ``expected`` are compared as numpy arrays (the seq2seq assignment works in torch).
+    """
+    if _is_tensor(expected):
+        expected = expected.detach().cpu().numpy()
+        if _is_tensor(got):
+            got = got.detach().cpu().numpy()
+    if isinstance(expected, Mapping):
+        if not isinstance(got, Mapping):
+            return f"{what} should be a dict with keys {sorted(expected)}, got {type(got).__name__}"
+        missing = sorted(set(expected) - set(got))
+        extra = sorted(set(got) - set(expected))
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing keys {missing}")
+            if extra:
+                parts.append(f"unexpected keys {extra}")
+            return f"{what}: " + ", ".join(parts)
+        for key in expected:
+            msg = compare_outputs(got[key], expected[key], what=f"{what}[{key!r}]", rtol=rtol, atol=atol)
+            if msg:
+                return msg
+        return None
+    if isinstance(expected, tuple):
+        if not isinstance(got, (tuple, list)):
+            return f"{what} should be a tuple of {len(expected)} values, got {type(got).__name__}"
+        if len(got) != len(expected):
+            return f"{what} should be a tuple of {len(expected)} values, got {len(got)}"
+        for k, (g, e) in enumerate(zip(got, expected, strict=True)):
+            msg = compare_outputs(g, e, what=f"{what}[{k}]", rtol=rtol, atol=atol)
+            if msg:
+                return msg
+        return None
+    if isinstance(expected, (bool, np.bool_)):
+        return None if bool(got) == bool(expected) and isinstance(got, (bool, np.bool_)) else (
+            f"{what} is {got!r}, expected {expected!r}"
+        )
+    if isinstance(expected, (int, float, np.floating, np.integer)) and not isinstance(got, np.ndarray):
+        try:
+            g = float(got)
+        except (TypeError, ValueError):
+            return f"{what} is {type(got).__name__}, expected a number"
+        if np.isclose(g, float(expected), rtol=rtol, atol=atol):
+            return None
+        return f"{what} is {g!r}, expected {float(expected)!r}"
+    return compare_arrays(got, expected, what=what, rtol=rtol, atol=atol)
+
+
+def outputs_match(got: Any, expected: Any, *, rtol: float = RTOL, atol: float = ATOL) -> bool:
+    """True when ``got`` equals ``expected`` within tolerance (no message)."""
+    try:
+        with np.errstate(all="ignore"):
+            return compare_outputs(got, expected, what="output", rtol=rtol, atol=atol) is None
+    except Exception:  # noqa: BLE001 - a malformed output simply does not match
+        return False
+
+
+def diagnose(got: Any, candidates: Mapping[str, Any], *, rtol: float = RTOL, atol: float = ATOL) -> str | None:
+    """Return the message of the first known mistake whose output equals ``got``.
+
+    ``candidates`` maps a message ("you used tanh where the gate needs sigmoid") to the output that
+    mistake produces on the same inputs.
+    """
+    for message, wrong in candidates.items():
+        if wrong is not None and outputs_match(got, wrong, rtol=rtol, atol=atol):
+            return message
+    return None
+
+
+def _short_traceback(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = ""
+    for frame in reversed(frames):
+        if "autograder" not in frame.filename.replace("\\", "/").split("/")[-2:][0]:
+            where = f" (line {frame.lineno}: `{(frame.line or '').strip()}`)"
+            break
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def call_safely(fn: Callable[..., Any], kwargs: Mapping[str, Any], *, name: str) -> Any:
+    """Call ``fn(**kwargs)`` on deep copies of the inputs, turning errors into clear messages.
+
+    The copies protect the caller's arrays; a function that modifies its inputs in place is told so.
+    """
+    if not callable(fn):
+        raise CheckFailed(f"`{name}` is not a function (it is a {type(fn).__name__})")
+    safe = copy.deepcopy(dict(kwargs))
+    try:
+        with np.errstate(over="raise", invalid="raise"):
+            out = fn(**safe)
+    except NotImplementedError:
+        raise CheckFailed(f"`{name}` is not implemented yet: replace `raise NotImplementedError()`") from None
+    except FloatingPointError as exc:
+        raise CheckFailed(
+            f"`{name}` overflowed or produced an invalid value ({exc}) on these inputs: large "
+            "pre-activations need a numerically stable formula (see the sigmoid in the setup cell)"
+        ) from None
+    except TypeError as exc:
+        if "argument" in str(exc):
+            raise CheckFailed(
+                f"`{name}` could not be called with arguments {list(kwargs)}: {exc}. Keep the "
+                "signature given in the assignment."
+            ) from None
+        raise CheckFailed(f"`{name}` raised {_short_traceback(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - any student error becomes a message
+        raise CheckFailed(f"`{name}` raised {_short_traceback(exc)}") from None
+    for key, value in kwargs.items():
+        if isinstance(value, np.ndarray) and safe[key].shape == value.shape and not np.array_equal(
+            safe[key], value, equal_nan=True
+        ):
+            raise CheckFailed(
+                f"`{name}` modified its input `{key}` in place; compute a new array instead"
+            )
+    return out
+
+
+def check_function(
+    fn: Callable[..., Any],
+    inputs: Mapping[str, Any],
+    expected: Any,
+    *,
+    name: str,
+    rtol: float = VISIBLE_RTOL,
+    atol: float = VISIBLE_ATOL,
+    output_names: Sequence[str] | None = None,
+) -> None:
+    """Visible test: call ``fn(**inputs)`` and compare with ``expected``.
+
+    Raises :class:`CheckFailed` with a specific message; prints a short confirmation on success.
+    """
+    got = call_safely(fn, inputs, name=name)
+    what = f"the output of `{name}`"
+    if output_names and isinstance(expected, tuple):
+        for k, label in enumerate(output_names):
+            if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+                break
+            msg = compare_outputs(got[k], expected[k], what=f"`{label}` returned by `{name}`", rtol=rtol, atol=atol)
+            if msg:
+                raise CheckFailed(msg)
+    msg = compare_outputs(got, expected, what=what, rtol=rtol, atol=atol)
+    if msg:
+        raise CheckFailed(msg)
+    print(f"{name}: OK")
