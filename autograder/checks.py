@@ -179,7 +179,9 @@ def outputs_match(got: Any, expected: Any, *, rtol: float = RTOL, atol: float = 
         return False
 
 
-def diagnose(got: Any, candidates: Mapping[str, Any], *, rtol: float = RTOL, atol: float = ATOL) -> str | None:
+def diagnose(
+    got: Any, candidates: Mapping[str, Any], *, rtol: float = RTOL, atol: float = ATOL
+) -> str | None:
     """Return the message of the first known mistake whose output equals ``got``.
 
     ``candidates`` maps a message ("you used tanh where the gate needs sigmoid") to the output that
@@ -258,7 +260,8 @@ def check_function(
         for k, label in enumerate(output_names):
             if not isinstance(got, (tuple, list)) or len(got) != len(expected):
                 break
-            msg = compare_outputs(got[k], expected[k], what=f"`{label}` returned by `{name}`", rtol=rtol, atol=atol)
+            what_k = f"`{label}` returned by `{name}`"
+            msg = compare_outputs(got[k], expected[k], what=what_k, rtol=rtol, atol=atol)
             if msg:
                 raise CheckFailed(msg)
     msg = compare_outputs(got, expected, what=what, rtol=rtol, atol=atol)

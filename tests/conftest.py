@@ -1,0 +1,46 @@
+"""Shared fixtures: the repository layout and a scratch nbgrader course built from it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+ASSIGNMENTS = sorted(p.name for p in (REPO / "solutions").iterdir() if p.is_dir())
+
+
+def source_notebook(assignment: str) -> Path:
+    (nb,) = sorted((REPO / "solutions" / assignment).glob("*.ipynb"))
+    return nb
+
+
+def nbgrader(*args: str, cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run the real nbgrader command line in ``cwd``; fail the test with its log on error."""
+    proc = subprocess.run(
+        [str(BIN / "nbgrader"), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if proc.returncode != 0:
+        pytest.fail(f"nbgrader {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def make_course(dest: Path) -> Path:
+    """A scratch course: the repo's nbgrader config and sources, nothing else."""
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(REPO / "solutions", dest / "solutions")
+    return dest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "book: needs the built website (_build/html, `make book`)")
+    config.addinivalue_line("markers", "slow: runs real nbgrader commands (tens of seconds)")

@@ -1,0 +1,115 @@
+"""The student-facing comparison helpers say precisely what is wrong."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from autograder.checks import (
+    CheckFailed,
+    call_safely,
+    check_function,
+    compare_outputs,
+    diagnose,
+    outputs_match,
+)
+
+
+def test_matching_arrays_pass_and_print_ok(capsys) -> None:
+    x = np.arange(6.0).reshape(2, 3)
+    check_function(lambda a: a * 2, {"a": x}, x * 2, name="double")
+    assert "double: OK" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("got", "fragment"),
+    [
+        (None, "forget a `return`"),
+        (np.zeros((3, 2)), "looks transposed"),
+        (np.zeros((6,)), "same number of elements"),
+        (np.zeros((2, 3), dtype=np.float32), "keep float64"),
+        (np.zeros((2, 3), dtype=np.int64), "expected floating point"),
+        (np.full((2, 3), np.nan), "contains NaN"),
+        ([[0.0] * 3] * 2, "return a numpy array"),
+    ],
+)
+def test_wrong_outputs_get_specific_messages(got, fragment: str) -> None:
+    message = compare_outputs(got, np.ones((2, 3)), what="h")
+    assert message is not None and fragment in message
+
+
+def test_value_mismatch_reports_location_and_size() -> None:
+    expected = np.zeros((2, 3))
+    got = expected.copy()
+    got[1, 2] = 0.5
+    message = compare_outputs(got, expected, what="h")
+    assert "1 of 6 entries" in message and "(1, 2)" in message and "0.5" in message
+
+
+def test_tolerance_is_relative_and_explicit() -> None:
+    expected = np.array([1.0, 1e6])
+    assert compare_outputs(expected * (1 + 1e-9), expected, what="h") is None
+    assert compare_outputs(expected * (1 + 1e-5), expected, what="h") is not None
+
+
+def test_structured_outputs() -> None:
+    a, b = np.ones(2), np.zeros(2)
+    assert compare_outputs((a, b), (a, b), what="out") is None
+    assert "tuple of 2" in compare_outputs((a,), (a, b), what="out")
+    assert "[1]" in compare_outputs((a, a), (a, b), what="out")
+    assert "missing keys ['db']" in compare_outputs({"dW": a}, {"dW": a, "db": b}, what="grads")
+
+
+def test_torch_tensors_compare_as_arrays() -> None:
+    torch = pytest.importorskip("torch")
+    t = torch.arange(4, dtype=torch.float64)
+    assert compare_outputs(t.clone(), t, what="x") is None
+    assert compare_outputs(t + 1, t, what="x") is not None
+
+
+def test_not_implemented_is_named() -> None:
+    def stub(x):
+        raise NotImplementedError()
+
+    with pytest.raises(CheckFailed, match="not implemented yet"):
+        call_safely(stub, {"x": 1}, name="rnn_cell")
+
+
+def test_overflow_is_reported_not_hidden() -> None:
+    def naive_sigmoid(a):
+        return 1.0 / (1.0 + np.exp(-a))
+
+    with pytest.raises(CheckFailed, match="overflow"):
+        call_safely(naive_sigmoid, {"a": np.array([-800.0, 0.0])}, name="forget_gate")
+
+
+def test_in_place_modification_is_caught_and_inputs_are_protected() -> None:
+    def sneaky(h):
+        h += 1
+        return h
+
+    h = np.zeros(3)
+    with pytest.raises(CheckFailed, match="modified its input `h` in place"):
+        call_safely(sneaky, {"h": h}, name="f")
+    np.testing.assert_array_equal(h, np.zeros(3))
+
+
+def test_wrong_signature_says_keep_the_signature() -> None:
+    with pytest.raises(CheckFailed, match="Keep the signature"):
+        call_safely(lambda x: x, {"x": 1, "y": 2}, name="f")
+
+
+def test_student_exception_shows_the_offending_line() -> None:
+    def broken(x):
+        return x @ np.ones((5, 5))
+
+    with pytest.raises(CheckFailed, match=r"ValueError.*line \d+"):
+        call_safely(broken, {"x": np.ones((2, 3))}, name="f")
+
+
+def test_diagnose_names_the_matching_mistake() -> None:
+    a = np.linspace(-2, 2, 5)
+    candidates = {"used tanh": np.tanh(a), "forgot the bias": a}
+    assert diagnose(np.tanh(a), candidates) == "used tanh"
+    assert diagnose(a + 1, candidates) is None
+    assert not outputs_match("garbage", a)

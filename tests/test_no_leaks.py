@@ -1,0 +1,55 @@
+"""Solutions and hidden tests never reach students: not in exercises/, the package, or the site."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ASSIGNMENTS, REPO, source_notebook
+from leaks import find_leaks, html_text, secret_lines
+
+SITE = REPO / "_build" / "html"
+
+
+@pytest.fixture(scope="module")
+def secrets() -> dict[str, dict[str, set[str]]]:
+    return {a: secret_lines(source_notebook(a)) for a in ASSIGNMENTS}
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_assignment_has_secrets_to_protect(secrets, assignment: str) -> None:
+    assert secrets[assignment]["solution"], f"{assignment} has no solution lines: markers missing?"
+    assert secrets[assignment]["hidden test"], f"{assignment} has no hidden tests"
+
+
+def test_detector_finds_a_planted_leak(secrets) -> None:
+    assignment = ASSIGNMENTS[0]
+    line = sorted(secrets[assignment]["solution"])[0]
+    assert find_leaks(secrets[assignment], f"<pre>  {line}  </pre>")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_secret_in_any_exercise_notebook(secrets, assignment: str) -> None:
+    for nb in sorted((REPO / "exercises").rglob("*.ipynb")):
+        leaks = find_leaks(secrets[assignment], nb.read_text())
+        assert not leaks, f"{nb.relative_to(REPO)} contains {assignment}'s {leaks[:3]}"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_secret_in_the_installable_package(secrets, assignment: str) -> None:
+    """What students install (the autograder package) holds no reference solution."""
+    for path in sorted((REPO / "autograder").rglob("*.py")):
+        leaks = [leak for leak in find_leaks(secrets[assignment], path.read_text())
+                 if leak.startswith("solution")]
+        assert not leaks, f"{path.relative_to(REPO)} contains {assignment}'s {leaks[:3]}"
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_secret_on_the_website(secrets, assignment: str) -> None:
+    pages = sorted(SITE.rglob("*.html"))
+    assert pages, "the site is not built: run `make book`"
+    sources = sorted(p for p in SITE.glob("_sources/**/*") if p.is_file())
+    downloads = sorted(SITE.rglob("*.ipynb"))
+    for path in pages + sources + downloads:
+        text = html_text(path) if path.suffix == ".html" else path.read_text(errors="replace")
+        leaks = find_leaks(secrets[assignment], text)
+        assert not leaks, f"{path.relative_to(REPO)} shows {assignment}'s {leaks[:3]}"
