@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import inspect
+import threading
 import types
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -22,10 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from .checks import ATOL, RTOL, CheckFailed, call_safely, compare_outputs, diagnose
+from .checks import ATOL, RTOL, CheckFailed, call_safely, compare_outputs, diagnose, outputs_match
 from .reference import load_reference
+from .serialize import Opaque
 
 Inputs = dict[str, Any]
+_CASES_LOCK = threading.Lock()
 Reference = types.SimpleNamespace
 
 
@@ -44,7 +48,9 @@ class FunctionSpec:
     ``cases(rng)`` returns a list of keyword-argument dicts (fresh random inputs of several shapes);
     ``expected(ref, inputs)`` computes the reference output (default: call the reference function
     of the same name); ``uses`` names the functions that are replaced by the reference while this
-    one is tested.
+    one is tested. ``judge(ref, inputs, got)``, when given, replaces the comparison with the
+    reference: it returns ``None`` when ``got`` is acceptable, else a message for the student (for
+    results that are judged rather than matched, such as the accuracy reached by a training run).
     """
 
     name: str
@@ -54,6 +60,7 @@ class FunctionSpec:
     expected: Callable[[Reference, Inputs], Any] | None = None
     rtol: float = RTOL
     atol: float = ATOL
+    judge: Callable[[Reference, Inputs, Any], str | None] | None = None
 
     def reference_output(self, ref: Reference, inputs: Inputs) -> Any:
         if self.expected is not None:
@@ -167,6 +174,73 @@ def _mistake_outputs(spec: FunctionSpec, ref: Reference, inputs: Inputs) -> dict
     return outputs
 
 
+def judge_output(
+    spec: FunctionSpec,
+    ref: Reference,
+    inputs: Inputs,
+    got: Any,
+    *,
+    where: str,
+    case: int,
+    calls: Mapping[str, list[dict[str, Any]]] | None = None,
+) -> Outcome | None:
+    """Judge one output; ``None`` when it is right, else the failing :class:`Outcome`.
+
+    ``calls`` (sandboxed grading) holds the student's own calls of the functions in ``spec.uses``;
+    an output that equals the reference *composed from those recorded outputs* is right too: the
+    composition is correct even if a part it calls is not (that part loses its own points).
+    """
+    if spec.judge is not None:
+        verdict = spec.judge(ref, copy.deepcopy(inputs), got)
+        if verdict:
+            return Outcome(spec.name, False, f"{where}: {verdict}", cases=case)
+        return None
+    expected = spec.reference_output(ref, inputs)
+    problem = compare_outputs(
+        got, expected, what=f"the output of `{spec.name}`", rtol=spec.rtol, atol=spec.atol
+    )
+    if not problem:
+        return None
+    if calls and spec.uses:
+        composed = _composed_from_calls(spec, ref, inputs, calls)
+        if composed is not None and compare_outputs(
+            got, composed, what="output", rtol=spec.rtol, atol=spec.atol
+        ) is None:
+            return None
+    found = diagnose(got, _mistake_outputs(spec, ref, inputs), rtol=spec.rtol, atol=spec.atol)
+    message = f"{where}: {found}. ({problem})" if found else f"{where}: {problem}"
+    return Outcome(spec.name, False, message, diagnosis=found, cases=case)
+
+
+def _lookup(fn_name: str, ref_fn: Callable[..., Any], calls: list[dict[str, Any]]) -> Callable[..., Any]:
+    """A stand-in for ``fn_name`` that answers with the student's recorded outputs."""
+    signature = inspect.signature(ref_fn)
+
+    def answer(*args: Any, **kwargs: Any) -> Any:
+        named = dict(signature.bind(*args, **kwargs).arguments)
+        for call in calls:
+            recorded = call["args"]
+            if all(
+                key in recorded and (isinstance(recorded[key], Opaque) or outputs_match(value, recorded[key]))
+                for key, value in named.items()
+            ):
+                return copy.deepcopy(call["output"])
+        raise LookupError(f"no recorded call of {fn_name} with these arguments")
+
+    return answer
+
+
+def _composed_from_calls(
+    spec: FunctionSpec, ref: Reference, inputs: Inputs, calls: Mapping[str, list[dict[str, Any]]]
+) -> Any:
+    stand_ins = {u: _lookup(u, getattr(ref, u), calls.get(u, [])) for u in spec.uses}
+    try:
+        with np.errstate(all="ignore"):
+            return patched(getattr(ref, spec.name), **stand_ins)(**copy.deepcopy(inputs))
+    except Exception:  # noqa: BLE001 - the student's composition called its parts differently
+        return None
+
+
 def grade_function(
     spec: FunctionSpec,
     fn: Callable[..., Any],
@@ -175,29 +249,51 @@ def grade_function(
     namespace: MutableMapping[str, Any] | None = None,
     seed: int | None = None,
 ) -> Outcome:
-    """Grade ``fn`` against the reference on ``spec``'s random cases (fresh when ``seed`` is None)."""
+    """Grade ``fn`` in this process against the reference on ``spec``'s random cases.
+
+    The cases are fresh when ``seed`` is None. The functions in ``spec.uses`` are replaced by the
+    reference in ``namespace`` (the student's globals) while ``fn`` runs.
+    """
     rng = np.random.default_rng(seed)
     cases = spec.cases(rng)
     fair = {name: getattr(ref, name) for name in spec.uses}
     with substituted(namespace, fair):
         for k, inputs in enumerate(cases, start=1):
             where = f"hidden case {k} of {len(cases)} ({describe_inputs(inputs)})"
-            expected = spec.reference_output(ref, inputs)
             try:
                 got = call_safely(fn, inputs, name=spec.name)
             except CheckFailed as exc:
                 return Outcome(spec.name, False, f"{where}: {exc}", cases=k)
-            problem = compare_outputs(
-                got, expected, what=f"the output of `{spec.name}`", rtol=spec.rtol, atol=spec.atol
-            )
-            if problem:
-                found = diagnose(got, _mistake_outputs(spec, ref, inputs), rtol=spec.rtol, atol=spec.atol)
-                message = f"{where}: {problem}"
-                if found:
-                    message = f"{where}: {found}. ({problem})"
-                return Outcome(spec.name, False, message, diagnosis=found, cases=k)
-    return Outcome(spec.name, True, f"`{spec.name}` matches the reference on {len(cases)} hidden cases",
-                   cases=len(cases))
+            failed = judge_output(spec, ref, inputs, got, where=where, case=k)
+            if failed:
+                return failed
+    return passed_outcome(spec, len(cases))
+
+
+def passed_outcome(spec: FunctionSpec, n_cases: int) -> Outcome:
+    return Outcome(spec.name, True, f"`{spec.name}` matches the reference on {n_cases} hidden cases",
+                   cases=n_cases)
+
+
+def grade_recording(spec: FunctionSpec, ref: Reference, record: Mapping[str, Any]) -> Outcome:
+    """Grade what the sandboxed runner recorded for one function (see :mod:`autograder.runner`)."""
+    if record.get("error"):
+        return Outcome(spec.name, False, str(record["error"]))
+    with _CASES_LOCK:  # case generators may seed torch's global generator: one at a time
+        cases = spec.cases(np.random.default_rng(int(record["seed"])))
+    recorded = list(record.get("cases", []))
+    for k, inputs in enumerate(cases, start=1):
+        where = f"hidden case {k} of {len(cases)} ({describe_inputs(inputs)})"
+        if k > len(recorded):
+            return Outcome(spec.name, False, f"{where}: no output was recorded (the run stopped)", cases=k)
+        case = recorded[k - 1]
+        if not case.get("ok"):
+            return Outcome(spec.name, False, f"{where}: {case.get('error')}", cases=k)
+        failed = judge_output(spec, ref, inputs, case.get("output"), where=where, case=k,
+                              calls=case.get("calls"))
+        if failed:
+            return failed
+    return passed_outcome(spec, len(cases))
 
 
 def hidden_check(
