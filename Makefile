@@ -15,7 +15,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Headless plotting everywhere (book build, tests, grading).
 export MPLBACKEND := Agg
 
-.PHONY: help venv book serve test test-fast exercises lint clean
+.PHONY: help venv sysdeps book serve test test-fast exercises lint clean
 
 help:
 	@sed -n '1,4p' Makefile | sed 's/^# \{0,1\}//'
@@ -51,7 +51,20 @@ serve: book
 exercises: venv
 	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment "$$a" --force --no-db --log-level=WARN || exit 1; done
 
-test: book
+# System packages the tests need: bubblewrap (the grader's sandbox). Installed with apt-get when
+# run as root (CI, containers); otherwise the command to run is printed.
+SYSTEM_PACKAGES := bwrap:bubblewrap
+sysdeps:
+	@missing=""; for pair in $(SYSTEM_PACKAGES); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "==> installing system packages:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "missing system packages:$$missing (install them, e.g. sudo apt-get install$$missing)"; exit 1; fi; \
+	fi
+
+test: sysdeps book
 	$(BIN)/pytest
 
 # The tests that do not need the built book.

@@ -219,7 +219,8 @@ def call_safely(fn: Callable[..., Any], kwargs: Mapping[str, Any], *, name: str)
     except FloatingPointError as exc:
         raise CheckFailed(
             f"`{name}` overflowed or produced an invalid value ({exc}) on these inputs: large "
-            "pre-activations need a numerically stable formula (see the sigmoid in the setup cell)"
+            "pre-activations need a numerically stable formula (np.tanh, or the stable sigmoid of "
+            "autograder.numerics given in the setup cell)"
         ) from None
     except TypeError as exc:
         if "argument" in str(exc):

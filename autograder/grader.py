@@ -301,6 +301,8 @@ def grade_submission(
                 result.flags.append(f"tampered record for {fn}")
                 continue
             outcomes[fn] = grade_recording(spec.functions[fn], ref, record)
+            if "ran for more than" in outcomes[fn].message:
+                result.flags.append(f"`{fn}` ran past the {cell_timeout:.0f} s limit on one input")
         for part, test in zip(result.parts, info.tests, strict=True):
             outs = [outcomes[fn] for fn in test.functions]
             part.passed = all(o.passed for o in outs)

@@ -20,6 +20,7 @@ import threading
 import types
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -303,16 +304,20 @@ def hidden_check(
     *,
     namespace: MutableMapping[str, Any] | None = None,
     seed: int | None = None,
-) -> Outcome:
-    """Entry point of the hidden test cells: raise :class:`CheckFailed` unless ``fn`` is right."""
+    root: Path | None = None,
+) -> None:
+    """Entry point of the hidden test cells: raise :class:`CheckFailed` unless ``fn`` is right.
+
+    Returns nothing, so that a test cell ending with this call displays no value (nbgrader would
+    try to read a displayed value as a score).
+    """
     from .specs import get_spec
 
     spec = get_spec(assignment).functions[name]
-    outcome = grade_function(spec, fn, load_reference(assignment), namespace=namespace, seed=seed)
+    outcome = grade_function(spec, fn, load_reference(assignment, root), namespace=namespace, seed=seed)
     if not outcome.passed:
         raise CheckFailed(outcome.message)
     print(outcome.message)
-    return outcome
 
 
 def grade_namespace(
@@ -321,11 +326,12 @@ def grade_namespace(
     *,
     seed: int = 0,
     only: Sequence[str] | None = None,
+    root: Path | None = None,
 ) -> dict[str, Outcome]:
     """Grade every function of an assignment found in ``namespace`` (in-process; for tests)."""
     from .specs import get_spec
 
-    ref = load_reference(assignment)
+    ref = load_reference(assignment, root)
     results = {}
     for name, spec in get_spec(assignment).functions.items():
         if only is not None and name not in only:

@@ -18,8 +18,6 @@ import types
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 SOLUTIONS_DIR = "solutions"
 ROOT_ENV = "RNNCOURSE_ROOT"
 
@@ -74,6 +72,8 @@ def strip_solution_markers(source: str) -> str:
 
 def reference_cells(path: Path) -> list[tuple[str, str]]:
     """The (cell id, source) pairs that make up the reference implementation, in notebook order."""
+    import nbformat  # slow to import; only the grader's process needs it
+
     nb = nbformat.read(path, as_version=4)
     cells = []
     for k, cell in enumerate(nb.cells):
