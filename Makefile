@@ -14,6 +14,8 @@ ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # Headless plotting everywhere (book build, tests, grading).
 export MPLBACKEND := Agg
+# The venv's tools first (nbgrader calls `alembic` by name).
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: help venv sysdeps book serve test test-fast exercises lint clean
 

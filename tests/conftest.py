@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -21,9 +22,11 @@ def source_notebook(assignment: str) -> Path:
 
 def nbgrader(*args: str, cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
     """Run the real nbgrader command line in ``cwd``; fail the test with its log on error."""
+    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}  # nbgrader runs alembic
     proc = subprocess.run(
         [str(BIN / "nbgrader"), *args],
         cwd=cwd,
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
