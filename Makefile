@@ -12,8 +12,6 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX_DIR := book/_static/mathjax
 ASSIGNMENTS := $(notdir $(wildcard solutions/*))
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
-# Headless plotting everywhere (book build, tests, grading).
-export MPLBACKEND := Agg
 # The venv's tools first (nbgrader calls `alembic` by name).
 export PATH := $(abspath $(BIN)):$(PATH)
 

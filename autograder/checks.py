@@ -232,12 +232,14 @@ def call_safely(fn: Callable[..., Any], kwargs: Mapping[str, Any], *, name: str)
     except Exception as exc:  # noqa: BLE001 - any student error becomes a message
         raise CheckFailed(f"`{name}` raised {_short_traceback(exc)}") from None
     for key, value in kwargs.items():
-        if isinstance(value, np.ndarray) and safe[key].shape == value.shape and not np.array_equal(
-            safe[key], value, equal_nan=True
-        ):
-            raise CheckFailed(
-                f"`{name}` modified its input `{key}` in place; compute a new array instead"
-            )
+        pairs = value.items() if isinstance(value, Mapping) else [(None, value)]
+        for sub, original in pairs:
+            now = safe[key] if sub is None else safe[key].get(sub) if isinstance(safe[key], Mapping) else None
+            if (isinstance(original, np.ndarray) and isinstance(now, np.ndarray)
+                    and now.shape == original.shape
+                    and not np.array_equal(now, original, equal_nan=True)):
+                where = key if sub is None else f"{key}[{sub!r}]"
+                raise CheckFailed(f"`{name}` modified its input `{where}` in place; compute a new array instead")
     return out
 
 

@@ -161,6 +161,8 @@ def describe_inputs(inputs: Inputs) -> str:
             parts.append(f"{k}: {tuple(v.shape)}")
         elif isinstance(v, (int, float, str)):
             parts.append(f"{k}={v!r}")
+        elif isinstance(v, Mapping):
+            parts.append(f"{k}: {{{describe_inputs(v)}}}")
     return ", ".join(parts)
 
 
@@ -193,9 +195,11 @@ def judge_output(
     """
     if spec.judge is not None:
         verdict = spec.judge(ref, copy.deepcopy(inputs), got)
-        if verdict:
-            return Outcome(spec.name, False, f"{where}: {verdict}", cases=case)
-        return None
+        if not verdict:
+            return None
+        found = diagnose(got, _mistake_outputs(spec, ref, inputs), rtol=spec.rtol, atol=spec.atol)
+        message = f"{where}: {found}. ({verdict})" if found and found not in verdict else f"{where}: {verdict}"
+        return Outcome(spec.name, False, message, diagnosis=found, cases=case)
     expected = spec.reference_output(ref, inputs)
     problem = compare_outputs(
         got, expected, what=f"the output of `{spec.name}`", rtol=spec.rtol, atol=spec.atol

@@ -113,3 +113,14 @@ def test_diagnose_names_the_matching_mistake() -> None:
     assert diagnose(np.tanh(a), candidates) == "used tanh"
     assert diagnose(a + 1, candidates) is None
     assert not outputs_match("garbage", a)
+
+
+def test_in_place_change_inside_a_dict_argument_is_caught() -> None:
+    def sneaky(params):
+        params["W"] *= 2
+        return params["W"]
+
+    params = {"W": np.ones((2, 2))}
+    with pytest.raises(CheckFailed, match=r"modified its input `params\['W'\]` in place"):
+        call_safely(sneaky, {"params": params}, name="f")
+    np.testing.assert_array_equal(params["W"], np.ones((2, 2)))
