@@ -203,16 +203,22 @@ def _short_traceback(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def call_safely(fn: Callable[..., Any], kwargs: Mapping[str, Any], *, name: str) -> Any:
+def call_safely(
+    fn: Callable[..., Any], kwargs: Mapping[str, Any], *, name: str, strict_fp: bool = True
+) -> Any:
     """Call ``fn(**kwargs)`` on deep copies of the inputs, turning errors into clear messages.
 
     The copies protect the caller's arrays; a function that modifies its inputs in place is told so.
+    With ``strict_fp`` an overflow or invalid operation raises (a naive sigmoid is reported); the
+    sandboxed grader turns it off for functions that call other graded functions, so that an
+    overflow inside a student's own gate costs that gate's points, not the cell's.
     """
     if not callable(fn):
         raise CheckFailed(f"`{name}` is not a function (it is a {type(fn).__name__})")
     safe = copy.deepcopy(dict(kwargs))
+    fp_mode = "raise" if strict_fp else "ignore"
     try:
-        with np.errstate(over="raise", invalid="raise"):
+        with np.errstate(over=fp_mode, invalid=fp_mode):
             out = fn(**safe)
     except NotImplementedError:
         raise CheckFailed(f"`{name}` is not implemented yet: replace `raise NotImplementedError()`") from None

@@ -116,7 +116,7 @@ def record_function(assignment: str, name: str, seed: int, namespace: dict, out:
             saved = {u: namespace[u] for u in tracers}
             namespace.update(tracers)
             try:
-                got = _with_timeout(timeout, lambda kw=inputs: call_safely(fn, kw, name=name))
+                got = _with_timeout(timeout, lambda kw=inputs: call_safely(fn, kw, name=name, strict_fp=not tracers))
                 case = {"ok": True, "output": got,
                         "calls": {u: t.calls for u, t in tracers.items()}}
             except CheckFailed as exc:
