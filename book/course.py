@@ -8,8 +8,9 @@ finite-difference gradient in :mod:`autograder.numerics`.
 from __future__ import annotations
 
 import random
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import matplotlib as mpl
 import numpy as np
@@ -44,6 +45,19 @@ def setup(seed: int = SEED, *, torch_threads: int = 1) -> np.random.Generator:
     )
     np.set_printoptions(precision=4, suppress=True, linewidth=100)
     return np.random.default_rng(seed)
+
+
+def progress(iterable: Iterable, desc: str, total: int | None = None):
+    """A text progress bar for long loops (training), printed to stdout.
+
+    Plain text rather than tqdm's notebook widget: the widget would make the page load scripts
+    from a CDN (the site must work offline) and embed timings that change between builds. The bar
+    shows counts only, so two builds print the same thing.
+    """
+    from tqdm import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, file=sys.stdout, mininterval=3600, ncols=80,
+                bar_format="{desc}: {n_fmt}/{total_fmt} |{bar}|")
 
 
 def time_per_call(fn: Callable[[], object], *, repeat: int = 5, number: int = 10) -> float:

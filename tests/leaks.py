@@ -19,6 +19,10 @@ GENERIC = [
     re.compile(r"^return\s*\(?[\w, ]+\)?$"),              # return a, b
     re.compile(r"^[\w, ]+=\s*\[\]$|^[\w, ]+=\s*\{\}$"),   # empty containers
     re.compile(r"^(import|from)\s"),                      # imports
+    re.compile(r"^with torch\.(no_grad|inference_mode|enable_grad)\(\):$"),
+    re.compile(r"^torch\.manual_seed\([\w.]+\)$"),
+    re.compile(r"^(model|optimizer|optimiser|opt)\.(zero_grad|step|train|eval)\(\)$"),
+    re.compile(r"^loss\.backward\(\)$"),
 ]
 
 
