@@ -28,9 +28,11 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import numpy as np
 
 from . import __version__, serialize
-from .grading import Outcome, grade_recording
+from .grading import _CASES_LOCK, Outcome, grade_recording
+from .oracle import SealedTable, trace_reference
 from .reference import load_reference, source_notebook
 from .sandbox import Limits, run_job
 from .specs import get_spec
@@ -192,6 +194,26 @@ def build_job(info: AssignmentInfo, student_nb: Any, seeds: dict[str, int], cell
     return job, code, answers, flags
 
 
+def seal_reference_parts(spec: Any, ref: Any, seeds: dict[str, int], folder: Path) -> None:
+    """For each function that calls graded parts, seal the reference parts' answers along the
+    reference's own calls on this submission's test inputs (see :mod:`autograder.oracle`)."""
+    folder.mkdir(exist_ok=True)
+    for name, seed in seeds.items():
+        fspec = spec.functions[name]
+        if not fspec.uses:
+            continue
+        with _CASES_LOCK:
+            cases = fspec.cases(np.random.default_rng(seed))
+        table = SealedTable()
+        parts = {u: getattr(ref, u) for u in fspec.uses}
+        for inputs in cases:
+            try:
+                trace_reference(getattr(ref, name), parts, inputs, table)
+            except Exception:  # noqa: BLE001 - a case the reference cannot trace gets no sealed answers
+                continue
+        table.save(folder / f"{name}.npz")
+
+
 def _visible_part(source: str) -> str:
     """A test cell as students receive it: the hidden block removed."""
     return re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", "", source, flags=re.S)
@@ -259,6 +281,9 @@ def grade_submission(
     try:
         (job_dir / "job.json").write_text(json.dumps(job))
         (job_dir / "out").mkdir()
+        ref = load_reference(info.name, course)
+        spec = get_spec(info.name)
+        seal_reference_parts(spec, ref, seeds, job_dir / "oracle")
         run = run_job(job_dir, limits, sandbox)
         cells, records, done = _read_cell_log(job_dir / "out" / "cells.jsonl")
         result.cells = cells
@@ -278,8 +303,6 @@ def grade_submission(
             result.reason = (f"the notebook's process ended during or after {last} "
                              f"(exit code {run.returncode}); later parts were not graded")
             result.flags.append(result.reason)
-        ref = load_reference(info.name, course)
-        spec = get_spec(info.name)
         outcomes: dict[str, Outcome] = {}
         for fn in seeds:
             path = job_dir / "out" / fn

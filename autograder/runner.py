@@ -31,6 +31,7 @@ import numpy as np
 
 from . import serialize
 from .checks import CheckFailed, call_safely
+from .oracle import SealedTable, StandIn
 from .specs import get_spec
 
 OUTPUT_CAP = 20_000  # characters of a cell's printed output kept for the feedback
@@ -70,7 +71,7 @@ class Tracer:
         self.fn = fn
         self.calls: list[dict[str, Any]] = []
         try:
-            self.signature = inspect.signature(fn)
+            self.signature = inspect.signature(fn.own if isinstance(fn, StandIn) else fn)
         except (TypeError, ValueError):
             self.signature = None
 
@@ -98,9 +99,15 @@ def _with_timeout(seconds: float, fn: Any, *args: Any) -> Any:
 
 
 def record_function(assignment: str, name: str, seed: int, namespace: dict, out: Path,
-                    timeout: float) -> dict[str, Any]:
-    """Run the student's ``name`` on the spec's cases; save outputs; return a short status."""
+                    timeout: float, oracle: Path | None = None) -> dict[str, Any]:
+    """Run the student's ``name`` on the spec's cases; save outputs; return a short status.
+
+    The functions it calls (``uses``) answer from the sealed table when called with the reference's
+    arguments (see :mod:`autograder.oracle`), else run the student's own version; either way the
+    calls are recorded.
+    """
     spec = get_spec(assignment).functions[name]
+    table = SealedTable.load(oracle) if oracle is not None and spec.uses else SealedTable()
     fn = namespace.get(name)
     record: dict[str, Any] = {"function": name, "seed": seed, "cases": []}
     started = time.perf_counter()
@@ -112,11 +119,12 @@ def record_function(assignment: str, name: str, seed: int, namespace: dict, out:
         except CellTimeout:
             cases, record["error"] = [], "the test inputs could not be generated in time"
         for inputs in cases:
-            tracers = {u: Tracer(namespace[u]) for u in spec.uses if callable(namespace.get(u))}
+            tracers = {u: Tracer(StandIn(u, namespace[u], table)) for u in spec.uses
+                       if callable(namespace.get(u))}
             saved = {u: namespace[u] for u in tracers}
             namespace.update(tracers)
             try:
-                got = _with_timeout(timeout, lambda kw=inputs: call_safely(fn, kw, name=name, strict_fp=not tracers))
+                got = _with_timeout(timeout, lambda kw=inputs, strict=not tracers: call_safely(fn, kw, name=name, strict_fp=strict))
                 case = {"ok": True, "output": got,
                         "calls": {u: t.calls for u, t in tracers.items()}}
             except CheckFailed as exc:
@@ -181,7 +189,7 @@ def main(job_dir: str) -> int:
         for name in cell.get("record", []):
             try:
                 entry = record_function(job["assignment"], name, int(job["seeds"][name]),
-                                        namespace, out, timeout)
+                                        namespace, out, timeout, job_path / "oracle" / f"{name}.npz")
             except BaseException as exc:  # noqa: BLE001 - keep recording the other functions
                 entry = {"function": name, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
             log({"record": entry})
