@@ -1,13 +1,15 @@
 # rnn-course: one entry point for readers, students, instructors and CI.
 #   make serve   build the book (executing every chapter) and serve it on http://127.0.0.1:8000
 #   make test    run every check (builds the book first)
-# Both create the virtual environment (.venv) on first use.
+#   make hub     run the course in a local JupyterHub on http://127.0.0.1:8010 (Ctrl-C stops it)
+# All three create the virtual environment (.venv) on first use.
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PORT ?= 8000
+HUB_PORT ?= 8010
 MATHJAX_VERSION := 3.2.2
 MATHJAX_DIR := book/_static/mathjax
 ASSIGNMENTS := $(notdir $(wildcard solutions/*))
@@ -15,10 +17,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # The venv's tools first (nbgrader calls `alembic` by name).
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help venv sysdeps book serve test test-fast exercises lint clean
+.PHONY: help venv sysdeps book serve test test-fast exercises lint clean hub
 
 help:
-	@sed -n '1,4p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
 
 venv: $(VENV)/.installed
 
@@ -51,9 +53,9 @@ serve: book
 exercises: venv
 	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment "$$a" --force --no-db --log-level=WARN || exit 1; done
 
-# System packages the tests need: bubblewrap (the grader's sandbox). Installed with apt-get when
+# System packages the tests need: bubblewrap (the grader's sandbox), chromium (browser tests). Installed with apt-get when
 # run as root (CI, containers); otherwise the command to run is printed.
-SYSTEM_PACKAGES := bwrap:bubblewrap
+SYSTEM_PACKAGES := bwrap:bubblewrap chromium:chromium
 sysdeps:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
 	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
@@ -71,8 +73,13 @@ test: sysdeps book
 test-fast: venv
 	$(BIN)/pytest -m "not book"
 
+# The course in a real JupyterHub on 127.0.0.1: an instructor and students, nbgrader's exchange,
+# the assignments released. Accounts are printed at start; the state lives in .hub/.
+hub: venv
+	$(PY) hub/run_hub.py --port $(HUB_PORT)
+
 lint: venv
-	$(BIN)/ruff check autograder tests tools
+	$(BIN)/ruff check autograder tests tools hub benchmarks
 
 clean:
 	rm -rf _build .jupyter_cache .pytest_cache $(MATHJAX_DIR) .course-state .hub gradebook.db

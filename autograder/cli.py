@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -162,6 +163,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
             nb_folder = course / "feedback" / r.student / args.assignment
             nb_folder.mkdir(parents=True, exist_ok=True)
             _atomic_write(nb_folder / f"{Path(info.notebook).stem}.html", page)
+            # `nbgrader release_feedback` needs the submission's timestamp and secret beside the page.
+            submitted = course / "submitted" / r.student / args.assignment
+            for name in ("timestamp.txt", "submission_secret.txt"):
+                if (submitted / name).is_file():
+                    shutil.copy2(submitted / name, nb_folder / name)
     _atomic_write(out / "report.html", class_report_html(info, final, elapsed))
     counts: dict[str, int] = {}
     for r in final:

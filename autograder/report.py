@@ -170,7 +170,8 @@ def class_report_html(info: AssignmentInfo, results: list[SubmissionResult], sec
     if trouble:
         body.append("<table><tr><th>student</th><th>status</th><th>reason and flags</th></tr>"
                     + "".join(f"<tr><td>{esc(r.student)}</td><td>{esc(r.status)}</td><td>"
-                              + esc("; ".join([r.reason] * bool(r.reason) + r.flags)) + "</td></tr>"
+                              + esc("; ".join([r.reason] * bool(r.reason) + [f for f in r.flags if f != r.reason]))
+                              + "</td></tr>"
                               for r in sorted(trouble, key=lambda r: r.student))
                     + "</table>")
     else:
