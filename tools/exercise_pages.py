@@ -1,0 +1,175 @@
+"""Sphinx extension: the website's exercise pages, built from the *student* notebooks.
+
+An exercise page (``book/exercises/<assignment>.md``) holds a title, a link back to its chapter and
+one directive::
+
+    ```{exercise-notebook} 03_lstm
+    ```
+
+At build time the directive reads ``exercises/03_lstm/<notebook>.ipynb`` (the nbgrader release,
+never ``solutions/``) and renders
+
+- a launch button that opens the notebook in the course's JupyterHub through nbgitpuller,
+- a download link for the ``.ipynb`` (Sphinx copies it into the site's ``_downloads/``),
+- the notebook's first markdown cell, the assignment's header (what you build, the API, points),
+  minus its ``# title`` line, which the page has already.
+
+Nothing is generated into the source tree, so the pages cannot go stale: a changed notebook is a
+dependency of its page and rebuilds it. Configuration (``_config.yml``, ``sphinx: config:``):
+
+``exercise_hub_url``
+    the JupyterHub's address, e.g. ``https://hub.example.edu`` (empty: no launch button);
+``exercise_repository_url`` / ``exercise_branch``
+    the repository nbgitpuller clones; default: the book's ``repository: url`` and ``branch``.
+
+The extension also removes duplicated inline scripts from every page: sphinx-thebe's configuration
+script is registered twice under Sphinx 7 (once with the file name ``None``, once with ``""``), and
+the second copy throws "Identifier 'THEBE_JS_URL' has already been declared" in every browser.
+
+Enabled in ``_config.yml`` with ``sphinx: local_extensions: {exercise_pages: tools/}``. Run as a
+script, it prints the launch link of every assignment (for an LMS or an e-mail)::
+
+    python tools/exercise_pages.py --hub https://hub.example.edu
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from urllib.parse import quote, urlencode, urlparse
+
+from docutils import nodes
+from docutils.statemachine import StringList
+from sphinx.application import Sphinx
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+__version__ = "1.0"
+REPO = Path(__file__).resolve().parents[1]
+logger = logging.getLogger(__name__)
+
+
+def repository_name(repository_url: str) -> str:
+    """The folder nbgitpuller clones into: the last component of the URL, without ``.git``."""
+    name = urlparse(repository_url).path.rstrip("/").rsplit("/", 1)[-1]
+    return name.removesuffix(".git")
+
+
+def launch_url(hub_url: str, repository_url: str, notebook: str, *, branch: str = "main",
+               interface: str = "lab") -> str:
+    """The nbgitpuller link that clones (or updates) the repository and opens ``notebook``.
+
+    ``notebook`` is the path inside the repository, e.g. ``exercises/01_rnn/rnn.ipynb``. Format:
+    ``<hub>/hub/user-redirect/git-pull?repo=<url>&urlpath=lab/tree/<repo-name>/<notebook>&branch=<b>``
+    with every query value URL-encoded (as nbgitpuller's own link generator does).
+    """
+    urlpath = f"{interface}/tree/{repository_name(repository_url)}/{notebook}"
+    query = urlencode({"repo": repository_url, "urlpath": urlpath, "branch": branch},
+                      quote_via=quote, safe="")
+    return f"{hub_url.rstrip('/')}/hub/user-redirect/git-pull?{query}"
+
+
+def student_notebook(root: Path, assignment: str) -> Path | None:
+    """``exercises/<assignment>/<notebook>.ipynb``, or None when the assignment is not released."""
+    found = sorted((root / "exercises" / assignment).glob("*.ipynb"))
+    if len(found) > 1:
+        raise ValueError(f"exercises/{assignment} holds {len(found)} notebooks, expected one")
+    return found[0] if found else None
+
+
+def header_markdown(notebook: Path) -> str:
+    """The first markdown cell of ``notebook`` without its leading ``# title`` line."""
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    if not cells or cells[0]["cell_type"] != "markdown":
+        raise ValueError(f"{notebook} does not start with a markdown header cell")
+    source = cells[0]["source"]
+    lines = ("".join(source) if isinstance(source, list) else source).splitlines()
+    if lines and lines[0].startswith("# "):
+        lines = lines[1:]
+    return "\n".join(lines).strip("\n")
+
+
+class ExerciseNotebook(SphinxDirective):
+    """``{exercise-notebook} <assignment>``: launch button, download link and header."""
+
+    required_arguments = 1
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        assignment = self.arguments[0]
+        root = Path(self.env.srcdir)
+        notebook = student_notebook(root, assignment)
+        if notebook is None:
+            if (root / "solutions" / assignment).is_dir():
+                logger.warning(f"exercises/{assignment} is missing: run `make exercises`",
+                               location=self.get_location())
+            note = nodes.note()
+            self.parse_markdown("This assignment is not released yet: its notebook will appear "
+                                "here when it is.", note)
+            return [note]
+        self.env.note_dependency(str(notebook))
+        relpath = notebook.relative_to(root).as_posix()
+
+        box = nodes.container(classes=["exercise-launch-box"])
+        config = self.config
+        repository = config.exercise_repository_url or config.html_theme_options.get("repository_url", "")
+        branch = config.exercise_branch or config.html_theme_options.get("repository_branch", "") or "main"
+        if config.exercise_hub_url and repository:
+            url = launch_url(config.exercise_hub_url, repository, relpath, branch=branch)
+            button = nodes.reference("", "", nodes.Text("Open in JupyterHub"), refuri=url,
+                                     classes=["sd-btn", "sd-btn-primary", "exercise-launch"])
+            box += nodes.paragraph("", "", button)
+        self.parse_markdown(
+            f"Or download the student notebook {{download}}`{notebook.name} </{relpath}>` and open it "
+            "in JupyterLab on your own machine, in a clone of the course repository (the notebook "
+            "imports the course's `autograder` package for its visible tests).", box)
+        header = nodes.container(classes=["assignment-header"])
+        self.parse_markdown(header_markdown(notebook), header)
+        return [box, header]
+
+    def parse_markdown(self, text: str, parent: nodes.Element) -> None:
+        self.state.nested_parse(StringList(text.splitlines()), self.content_offset, parent)
+
+
+def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict,
+                           doctree: nodes.document | None) -> None:
+    """Keep one copy of each script of a page (same file, same attributes, same inline body)."""
+    scripts = context.get("script_files")
+    if not isinstance(scripts, list):
+        return
+    seen, unique = set(), []
+    for script in scripts:
+        key = (getattr(script, "filename", script) or "",
+               tuple(sorted(getattr(script, "attributes", {}).items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    scripts[:] = unique
+
+
+def setup(app: Sphinx) -> dict:
+    app.add_config_value("exercise_hub_url", "", "env", [str])
+    app.add_config_value("exercise_repository_url", "", "env", [str])
+    app.add_config_value("exercise_branch", "", "env", [str])
+    app.add_directive("exercise-notebook", ExerciseNotebook)
+    app.connect("html-page-context", drop_duplicate_scripts, priority=900)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Print every assignment's nbgitpuller launch link.")
+    parser.add_argument("--hub", required=True, help="the JupyterHub's address, e.g. https://hub.example.edu")
+    parser.add_argument("--repo", default="https://github.com/rnn-course/rnn-course",
+                        help="the repository nbgitpuller clones (default: %(default)s)")
+    parser.add_argument("--branch", default="main")
+    args = parser.parse_args(argv)
+    for folder in sorted(p for p in (REPO / "exercises").iterdir() if p.is_dir()):
+        notebook = student_notebook(REPO, folder.name)
+        if notebook is not None:
+            relpath = notebook.relative_to(REPO).as_posix()
+            print(f"{folder.name}\t{launch_url(args.hub, args.repo, relpath, branch=args.branch)}")
+
+
+if __name__ == "__main__":
+    main()
