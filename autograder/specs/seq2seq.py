@@ -1,0 +1,534 @@
+"""Hidden tests of assignment 05_seq2seq (PyTorch): random cases, known mistakes, fair substitutions.
+
+The students write, with ``torch.nn.GRU`` modules (``batch_first=True``), the encoder
+(``encode``), one decoder step (``decoder_step``), greedy decoding (``greedy_decode``), the
+teacher-forcing loss (``teacher_forcing_loss``) and a training run on the addition task of
+chapter 5 (``train_and_predict``).
+
+Every case builds fresh float64 modules whose parameters are drawn from the case's numpy
+generator (so the cases do not depend on torch's generator, and do not disturb it: the modules are
+created inside ``torch.random.fork_rng``). The weights are drawn a little larger than PyTorch's
+default initialisation so that the decoder's choices depend on its inputs: with tiny weights a
+greedy decoder repeats one symbol and several mistakes would give the right answer. The first case
+of each function is the one where the most mistakes can run: the embedding size equals the
+vocabulary size (so a one-hot input fits the recurrent layer), the batch size equals the sequence
+length (so a time-major input keeps its shape), and both embeddings and both GRUs have the same
+sizes (so swapping them runs). Later cases cover a batch of one and other sizes.
+
+``train_and_predict`` is judged, not compared: it returns greedy predictions on held-out problems
+and earns its points when their exact-match accuracy reaches ``ACCURACY_BAR`` (the notebook states
+it, and its set-up cell defines the same value; a test checks that they agree).
+
+The mistake catalogues are transformations of the reference (its functions run on transformed
+inputs, with other functions swapped in, or with their outputs post-processed), or outputs computed
+from the reference's ``encode`` and ``decoder_step``; none is a copy of a solution.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..grading import (
+    AssignmentSpec,
+    FunctionSpec,
+    Inputs,
+    Mistake,
+    Reference,
+    patched,
+    swapped,
+    with_inputs,
+    with_output,
+)
+from ..tasks import ADDITION_VOCAB, START, addition_task
+
+ASSIGNMENT = "05_seq2seq"
+PAD = ADDITION_VOCAB.pad
+# The training run (the notebook's set-up cell defines the same values; a test checks it).
+DIGITS = 2
+N_TRAIN = 20000
+N_TEST = 200
+TRAIN_STEPS = 400
+ACCURACY_BAR = 0.6
+WEIGHT_SCALE = 1.2
+
+
+# ---------------------------------------------------------------------------------------------
+# Random inputs
+
+
+def _fill(module: nn.Module, rng: np.random.Generator) -> nn.Module:
+    """Overwrite every parameter of ``module`` with normal(0, WEIGHT_SCALE) draws from ``rng``."""
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(torch.from_numpy(rng.normal(0.0, WEIGHT_SCALE, size=tuple(p.shape))))
+    return module
+
+
+def _modules(rng: np.random.Generator, v: int, e: int, h: int, *, e_dec: int | None = None) -> Inputs:
+    """Embeddings, GRUs and output layer of a seq2seq model, float64, drawn from ``rng``."""
+    e_dec = e if e_dec is None else e_dec
+    with torch.random.fork_rng(devices=[]):  # construction draws from torch's generator: keep it
+        torch.manual_seed(0)
+        mods = {
+            "embedding_enc": nn.Embedding(v, e).double(),
+            "encoder": nn.GRU(e, h, batch_first=True).double(),
+            "embedding_dec": nn.Embedding(v, e_dec).double(),
+            "decoder": nn.GRU(e_dec, h, batch_first=True).double(),
+            "proj": nn.Linear(h, v).double(),
+        }
+    return {k: _fill(m, rng) for k, m in mods.items()}
+
+
+def _ids(rng: np.random.Generator, shape: tuple[int, ...], v: int) -> torch.Tensor:
+    return torch.from_numpy(rng.integers(0, v, size=shape, dtype=np.int64))
+
+
+def _state(rng: np.random.Generator, n: int, h: int) -> torch.Tensor:
+    """A GRU state (1, N, H): values in (-1, 1), like the output of a GRU."""
+    return torch.from_numpy(np.tanh(rng.normal(0.0, 1.0, size=(1, n, h))))
+
+
+def _targets(rng: np.random.Generator, n: int, t: int, v: int) -> torch.Tensor:
+    """Answers as the task makes them: START, then symbols, then padding (at least one row has some)."""
+    tgt = rng.integers(2, v, size=(n, t), dtype=np.int64)
+    tgt[:, 0] = START
+    lengths = rng.integers(2, t + 1, size=n)
+    lengths[0] = max(2, t - 1)
+    for row, length in enumerate(lengths):
+        tgt[row, length:] = PAD
+    return torch.from_numpy(tgt)
+
+
+def _encode_cases(rng: np.random.Generator) -> list[Inputs]:
+    out = []
+    # (N, S, V, E, H): E == V and N == S first (see the module docstring), then a batch of one.
+    for n, s, v, e, h in [(3, 3, 5, 5, 4), (1, 6, 13, 8, 16), (4, 2, 13, 16, 8), (5, 7, 9, 3, 6)]:
+        mods = _modules(rng, v, e, h)
+        out.append({"src": _ids(rng, (n, s), v), "embedding": mods["embedding_enc"],
+                    "encoder": mods["encoder"]})
+    return out
+
+
+def _decoder_step_cases(rng: np.random.Generator) -> list[Inputs]:
+    out = []
+    for n, v, e, h in [(3, 5, 5, 4), (1, 13, 8, 16), (4, 13, 16, 8), (6, 9, 3, 5)]:
+        mods = _modules(rng, v, e, h)
+        out.append({"token": _ids(rng, (n,), v), "state": _state(rng, n, h),
+                    "embedding": mods["embedding_dec"], "decoder": mods["decoder"], "proj": mods["proj"]})
+    return out
+
+
+def _greedy_cases(rng: np.random.Generator) -> list[Inputs]:
+    out = []
+    # (N, S, V, E_enc, E_dec, H, max_len): N == max_len and E_enc == E_dec first; max_len = 1 once.
+    # Batches of several rows: a wrong decoder may agree with the right one on a few rows.
+    for n, s, v, e, e_dec, h, max_len in [(8, 4, 7, 5, 5, 8, 8), (1, 5, 13, 8, 6, 16, 5),
+                                          (5, 4, 13, 4, 4, 8, 1), (12, 7, 10, 6, 3, 12, 6)]:
+        out.append({"src": _ids(rng, (n, s), v), **_modules(rng, v, e, h, e_dec=e_dec), "max_len": max_len})
+    return out
+
+
+def _loss_cases(rng: np.random.Generator) -> list[Inputs]:
+    out = []
+    # (N, S, T, V, E_enc, E_dec, H)
+    for n, s, t, v, e, e_dec, h in [(3, 3, 4, 6, 6, 6, 5), (1, 5, 4, 13, 8, 6, 16),
+                                    (5, 4, 3, 13, 4, 8, 8), (4, 6, 6, 9, 5, 3, 7)]:
+        out.append({"src": _ids(rng, (n, s), v), "tgt": _targets(rng, n, t, v),
+                    **_modules(rng, v, e, h, e_dec=e_dec)})
+    return out
+
+
+def heldout_problems(n_train: int, n_test: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """``n_test`` test problems and ``n_train`` training problems drawn among all the others
+    (questions reversed): (train_src, train_tgt, test_src, test_tgt), int64 arrays."""
+    test = addition_task(n_test, DIGITS, rng, reverse=True)
+    held_out = set(test.questions)
+    draws = addition_task(2 * n_train, DIGITS, rng, reverse=True)
+    keep = np.array([k for k, q in enumerate(draws.questions) if q not in held_out][:n_train])
+    return draws.src[keep], draws.tgt[keep], test.src, test.tgt
+
+
+def _train_cases(rng: np.random.Generator) -> list[Inputs]:
+    train_src, train_tgt, test_src, _ = heldout_problems(N_TRAIN, N_TEST, rng)
+    return [{"train_src": torch.from_numpy(train_src), "train_tgt": torch.from_numpy(train_tgt),
+             "test_src": torch.from_numpy(test_src), "steps": TRAIN_STEPS,
+             "seed": int(rng.integers(2**31))}]
+
+
+# ---------------------------------------------------------------------------------------------
+# Building blocks of the mistake catalogues
+
+
+def _replaced(**values: Callable[[Inputs], Any]) -> Callable[[Inputs], Inputs]:
+    """Replace inputs by values computed from all the inputs."""
+
+    def transform(kw: Inputs) -> Inputs:
+        return {**kw, **{k: make(kw) for k, make in values.items()}}
+
+    return transform
+
+
+def _one_hot(v: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Stands for an embedding: one-hot rows of the ids (float64)."""
+    return lambda ids: F.one_hot(ids, v).double()
+
+
+def _raw_ids(ids: torch.Tensor) -> torch.Tensor:
+    """Stands for an embedding: the ids themselves as one feature."""
+    return ids.double().unsqueeze(-1)
+
+
+def _time_major(rnn: nn.Module) -> Callable[..., Any]:
+    """``rnn`` (batch_first) fed a (time, batch, features) tensor, as if it were time-major."""
+    return lambda x, *state: rnn(x.transpose(0, 1), *state)
+
+
+def _outputs_of(rnn: nn.Module) -> Callable[..., Any]:
+    """An rnn whose "final state" is its whole output sequence (N, S, H)."""
+
+    def run(x: torch.Tensor, *state: Any) -> Any:
+        out, _ = rnn(x, *state)
+        return out, out
+
+    return run
+
+
+def _first_state_of(rnn: nn.Module) -> Callable[..., Any]:
+    """An rnn whose "final state" is the state after the first step, (1, N, H)."""
+
+    def run(x: torch.Tensor, *state: Any) -> Any:
+        out, last = rnn(x, *state)
+        return out, out[:, :1].transpose(0, 1)
+
+    return run
+
+
+def _squeezed(out: Any, kw: Inputs) -> Any:
+    return out[0]
+
+
+def _softmax(logits: torch.Tensor) -> torch.Tensor:
+    return torch.softmax(logits, dim=-1)
+
+
+def _zeros_like_state(kw: Inputs) -> torch.Tensor:
+    return torch.zeros_like(kw["state"])
+
+
+# encode -----------------------------------------------------------------------------------------
+
+ENCODE = FunctionSpec(
+    "encode",
+    _encode_cases,
+    mistakes=[
+        with_inputs("encode", "you returned the GRU's outputs at every step (N, S, H); the context is "
+                    "the final hidden state, the second value nn.GRU returns, of shape (1, N, H)",
+                    _replaced(encoder=lambda kw: _outputs_of(kw["encoder"]))),
+        with_inputs("encode", "you returned the state after the *first* step; the context is the state "
+                    "after the last step (the whole question read)",
+                    _replaced(encoder=lambda kw: _first_state_of(kw["encoder"]))),
+        Mistake("you returned the state after the first step, without the layer axis; the context "
+                "is the state after the last step, shape (1, N, H)",
+                lambda ref, kw: _first_state_of(kw["encoder"])(kw["embedding"](kw["src"]))[1][0]),
+        with_output("encode", "you dropped the first axis: return the state as nn.GRU gives it, "
+                    "(1, N, H) (num_layers = 1 first), so that the decoder can start from it",
+                    _squeezed),
+        Mistake("you returned both values of nn.GRU (outputs, h_n); return only the final state h_n",
+                lambda ref, kw: kw["encoder"](kw["embedding"](kw["src"]))),
+        with_inputs("encode", "the embedding is missing: you fed one-hot vectors of the ids to the GRU; "
+                    "look the ids up in `embedding` first",
+                    _replaced(embedding=lambda kw: _one_hot(kw["embedding"].num_embeddings))),
+        with_inputs("encode", "the embedding is missing: you fed the raw ids to the GRU; look them up "
+                    "in `embedding` first", _replaced(embedding=lambda kw: _raw_ids)),
+        with_inputs("encode", "you fed the GRU a time-major tensor (S, N, E), but it was built with "
+                    "batch_first=True: give it (N, S, E), examples first",
+                    _replaced(encoder=lambda kw: _time_major(kw["encoder"]))),
+        with_inputs("encode", "you read the question backwards (src flipped along time); read "
+                    "src[:, 0] first", _replaced(src=lambda kw: kw["src"].flip(1))),
+    ],
+)
+
+
+# decoder_step -----------------------------------------------------------------------------------
+
+
+def _logits_from_old_state(ref: Reference, kw: Inputs) -> Any:
+    _, new_state = ref.decoder_step(**kw)
+    return kw["proj"](kw["state"][0]), new_state
+
+
+DECODER_STEP = FunctionSpec(
+    "decoder_step",
+    _decoder_step_cases,
+    mistakes=[
+        with_inputs("decoder_step", "`state` is not passed to the decoder GRU (it then starts from "
+                    "zeros, and the decoder forgets the question): call decoder(x, state)",
+                    _replaced(state=_zeros_like_state)),
+        with_output("decoder_step", "you returned probabilities (a softmax); return the logits, the "
+                    "raw output of `proj` (cross_entropy and argmax take logits)",
+                    lambda out, kw: (_softmax(out[0]), out[1])),
+        with_output("decoder_step", "you returned a softmax over the batch axis (dim=0), and "
+                    "probabilities rather than logits: return the raw output of `proj`",
+                    lambda out, kw: (torch.softmax(out[0], dim=0), out[1])),
+        with_output("decoder_step", "you returned log-probabilities (log_softmax); return the logits, "
+                    "the raw output of `proj`", lambda out, kw: (torch.log_softmax(out[0], dim=-1), out[1])),
+        with_output("decoder_step", "you returned the old state; return the new state the decoder GRU "
+                    "gives back", lambda out, kw: (out[0], kw["state"])),
+        Mistake("the logits come from the old state: apply `proj` to the decoder's new output",
+                _logits_from_old_state),
+        with_output("decoder_step", "the logits have shape (N, 1, V): remove the time axis of length "
+                    "one (out[:, 0] or squeeze(1)) to return (N, V)",
+                    lambda out, kw: (out[0].unsqueeze(1), out[1])),
+        with_output("decoder_step", "you dropped the first axis of the new state: return it as nn.GRU "
+                    "gives it, (1, N, H)", lambda out, kw: (out[0], out[1][0])),
+        with_output("decoder_step", "you returned (state, logits); return (logits, state) in that order",
+                    lambda out, kw: (out[1], out[0])),
+        with_inputs("decoder_step", "the embedding is missing: you fed one-hot vectors of the tokens "
+                    "to the GRU; look them up in `embedding` first",
+                    _replaced(embedding=lambda kw: _one_hot(kw["embedding"].num_embeddings))),
+    ],
+)
+
+
+# greedy_decode ----------------------------------------------------------------------------------
+
+
+def _greedy_with_step(ref: Reference, kw: Inputs, step: Callable[..., Any]) -> Any:
+    return patched(ref.greedy_decode, decoder_step=step)(**kw)
+
+
+def _always_start(ref: Reference) -> Callable[..., Any]:
+    def step(token: torch.Tensor, state: Any, *modules: Any) -> Any:
+        return ref.decoder_step(torch.full_like(token, START), state, *modules)
+
+    return step
+
+
+def _state_kept(ref: Reference) -> Callable[..., Any]:
+    def step(token: torch.Tensor, state: Any, *modules: Any) -> Any:
+        logits, _ = ref.decoder_step(token, state, *modules)
+        return logits, state
+
+    return step
+
+
+def _stacked_logits(ref: Reference, kw: Inputs) -> torch.Tensor:
+    logits = []
+
+    def step(*args: Any) -> Any:
+        out = ref.decoder_step(*args)
+        logits.append(out[0])
+        return out
+
+    _greedy_with_step(ref, kw, step)
+    return torch.stack(logits, dim=1)
+
+
+def _with_start(out: torch.Tensor) -> torch.Tensor:
+    start = torch.full((out.shape[0], 1), START, dtype=out.dtype)
+    return torch.cat([start, out], dim=1)
+
+
+def _context_from_zeros(ref: Reference, kw: Inputs) -> Any:
+    def encode(src: torch.Tensor, embedding: Any, encoder: nn.Module) -> torch.Tensor:
+        return torch.zeros(1, src.shape[0], encoder.hidden_size, dtype=torch.float64)
+
+    return patched(ref.greedy_decode, encode=encode)(**kw)
+
+
+GREEDY_DECODE = FunctionSpec(
+    "greedy_decode",
+    _greedy_cases,
+    uses=("encode", "decoder_step"),
+    mistakes=[
+        Mistake("you fed the start symbol at every step; feed back the token predicted at the "
+                "previous step (the argmax)", lambda ref, kw: _greedy_with_step(ref, kw, _always_start(ref))),
+        Mistake("the state is not updated: every step starts again from the context; pass the state "
+                "returned by one decoder step to the next", lambda ref, kw: _greedy_with_step(ref, kw, _state_kept(ref))),
+        with_output("greedy_decode", "the start symbol is in the output: return only the max_len "
+                    "predicted tokens (N, max_len)", lambda out, kw: _with_start(out)),
+        with_output("greedy_decode", "the output starts with the start symbol (and so misses the last "
+                    "prediction): return the max_len predicted tokens", lambda out, kw: _with_start(out)[:, :-1]),
+        with_output("greedy_decode", "you decoded one step too few: return max_len predicted tokens",
+                    lambda out, kw: out[:, :-1]),
+        Mistake("you returned the logits (N, max_len, V); return the predicted ids, their argmax "
+                "over the vocabulary", _stacked_logits),
+        with_output("greedy_decode", "the output is time-major (max_len, N); return (N, max_len), one "
+                    "row per example (stack along dim=1)", lambda out, kw: out.T),
+        with_output("greedy_decode", "the predicted ids are floating-point numbers: return them as "
+                    "torch.long (argmax already gives long ids; do not collect them in a float tensor)",
+                    lambda out, kw: out.float()),
+        with_output("greedy_decode", "the predicted ids are floating-point numbers (float64): return "
+                    "them as torch.long (argmax already gives long ids)", lambda out, kw: out.double()),
+        with_inputs("greedy_decode", "the decoder's tokens are embedded with `embedding_enc`; use "
+                    "`embedding_dec` for them", _replaced(embedding_dec=lambda kw: kw["embedding_enc"])),
+        with_inputs("greedy_decode", "the two embeddings are swapped: the question goes through "
+                    "`embedding_enc`, the decoder's tokens through `embedding_dec`",
+                    swapped("embedding_enc", "embedding_dec")),
+        with_inputs("greedy_decode", "the encoder and the decoder are swapped: `encoder` reads the "
+                    "question, `decoder` writes the answer", swapped("encoder", "decoder")),
+        Mistake("the decoder does not start from the context: pass encode(...)'s result as the first "
+                "state", _context_from_zeros),
+    ],
+)
+
+
+# teacher_forcing_loss ---------------------------------------------------------------------------
+
+
+def _stepwise_logits(ref: Reference, kw: Inputs, tokens: torch.Tensor | None) -> torch.Tensor:
+    """Logits (N, T', V) of the reference decoder started from the reference context and fed
+    ``tokens`` (N, T') one column at a time; ``None``: fed its own argmax from the start symbol."""
+    state = ref.encode(kw["src"], kw["embedding_enc"], kw["encoder"])
+    steps = kw["tgt"].shape[1] - 1 if tokens is None else tokens.shape[1]
+    token = torch.full((kw["src"].shape[0],), START, dtype=torch.long)
+    logits = []
+    for t in range(steps):
+        if tokens is not None:
+            token = tokens[:, t]
+        step_logits, state = ref.decoder_step(token, state, kw["embedding_dec"], kw["decoder"], kw["proj"])
+        logits.append(step_logits)
+        token = step_logits.argmax(dim=-1)
+    return torch.stack(logits, dim=1)
+
+
+def _ce(logits: torch.Tensor, targets: torch.Tensor, **options: Any) -> torch.Tensor:
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), **options)
+
+
+def _fed(kw: Inputs) -> torch.Tensor:
+    return kw["tgt"][:, :-1]
+
+
+def _wanted(kw: Inputs) -> torch.Tensor:
+    return kw["tgt"][:, 1:]
+
+
+def _number(value: Any) -> float:
+    """A scalar loss as a Python float (detached first: no autograd warning on stderr, which
+    nbgrader would count as a failed cell)."""
+    if isinstance(value, torch.Tensor):
+        value = value.detach()
+    return float(value)
+
+
+def _as_number(mistake: Mistake) -> Mistake:
+    """The mistake's loss as a Python float (see ``_expected_loss``)."""
+    return Mistake(mistake.message, lambda ref, kw: _number(mistake.output(ref, kw)))
+
+
+def _expected_loss(ref: Reference, kw: Inputs) -> float:
+    """The reference loss as a Python float: a scalar tensor returned by the student is compared as
+    a number, whether it arrives as a 0-d tensor (in-process) or as a 1-element one (the sandbox's
+    npz transport turns 0-d arrays into shape (1,))."""
+    return _number(ref.teacher_forcing_loss(**kw))
+
+
+TEACHER_FORCING_LOSS = FunctionSpec(
+    "teacher_forcing_loss",
+    _loss_cases,
+    uses=("encode", "decoder_step"),
+    expected=_expected_loss,
+    mistakes=[_as_number(m) for m in [
+        Mistake("the targets are not shifted: the decoder reads tgt[:, :-1] and must predict the *next* "
+                "tokens tgt[:, 1:], not the ones it reads",
+                lambda ref, kw: _ce(_stepwise_logits(ref, kw, _fed(kw)), _fed(kw))),
+        Mistake("the shift goes the wrong way: the decoder reads tgt[:, :-1] (starting with the start "
+                "symbol) and predicts tgt[:, 1:]",
+                lambda ref, kw: _ce(_stepwise_logits(ref, kw, _wanted(kw)), _fed(kw))),
+        Mistake("the decoder read tgt[:, 1:]; it reads tgt[:, :-1], which starts with the start symbol, "
+                "and predicts tgt[:, 1:]",
+                lambda ref, kw: _ce(_stepwise_logits(ref, kw, _wanted(kw)), _wanted(kw))),
+        Mistake("this is not teacher forcing: you fed the decoder its own predictions; feed it the "
+                "true previous tokens tgt[:, :-1]",
+                lambda ref, kw: _ce(_stepwise_logits(ref, kw, None), _wanted(kw))),
+        with_output("teacher_forcing_loss", "you summed the loss over all positions; average it "
+                    "(the mean over the N x (T - 1) predicted tokens)",
+                    lambda out, kw: out * _wanted(kw).numel()),
+        with_output("teacher_forcing_loss", "you summed the loss over time and averaged over the "
+                    "batch; average over all N x (T - 1) predicted tokens",
+                    lambda out, kw: out * _wanted(kw).shape[1]),
+        Mistake("you applied a softmax before cross_entropy, which applies log-softmax itself: give "
+                "it the logits", lambda ref, kw: _ce(_softmax(_stepwise_logits(ref, kw, _fed(kw))), _wanted(kw))),
+        Mistake("you used nll_loss on logits: nll_loss expects log-probabilities (use cross_entropy "
+                "on the logits, or nll_loss on log_softmax)",
+                lambda ref, kw: F.nll_loss(_stepwise_logits(ref, kw, _fed(kw)).reshape(-1, kw["proj"].out_features),
+                                           _wanted(kw).reshape(-1))),
+        Mistake("you left out the padding positions (ignore_index): the decoder must also learn to "
+                "write the padding that ends a short answer, so count every position",
+                lambda ref, kw: _ce(_stepwise_logits(ref, kw, _fed(kw)), _wanted(kw), ignore_index=PAD)),
+        Mistake("the decoder does not start from the context: pass encode(...)'s result as its "
+                "initial state",
+                lambda ref, kw: patched(ref.teacher_forcing_loss, encode=lambda src, emb, enc: torch.zeros(
+                    1, src.shape[0], enc.hidden_size, dtype=torch.float64))(**kw)),
+    ]],
+)
+
+
+# train_and_predict ------------------------------------------------------------------------------
+
+
+def answers_of(test_src: Any) -> np.ndarray:
+    """The correct answers (N, DIGITS + 1) to reversed questions given as ids, as the task writes
+    them (digits, then padding; no start symbol)."""
+    ids = np.asarray(test_src.detach().cpu().numpy() if hasattr(test_src, "detach") else test_src)
+    questions = ["".join(ADDITION_VOCAB.itos[i] for i in row[::-1]).strip() for row in ids]
+    sums = [str(sum(int(part) for part in q.split("+"))) for q in questions]
+    return ADDITION_VOCAB.encode(sums, DIGITS + 1)
+
+
+def exact_match(predictions: Any, answers: np.ndarray) -> tuple[float | None, str | None]:
+    """(accuracy, None), or (None, what is wrong with the predictions' type or shape)."""
+    if predictions is None:
+        return None, "`train_and_predict` returned None: did you forget a `return` statement?"
+    if hasattr(predictions, "detach") and hasattr(predictions, "numpy"):
+        predictions = predictions.detach().cpu().numpy()
+    if not isinstance(predictions, np.ndarray):
+        return None, (f"`train_and_predict` returned a {type(predictions).__name__}; return the "
+                      "predicted ids as a LongTensor (N, T - 1)")
+    if predictions.shape != answers.shape:
+        hint = ""
+        if predictions.ndim == 3:
+            hint = " (logits? return their argmax over the vocabulary)"
+        elif predictions.shape == (answers.shape[0], answers.shape[1] + 1):
+            hint = " (the start symbol is included? return only the predicted tokens)"
+        return None, (f"the predictions have shape {tuple(predictions.shape)}, expected "
+                      f"{tuple(answers.shape)}: one row of T - 1 = {answers.shape[1]} ids per test "
+                      f"question{hint}")
+    if not np.issubdtype(predictions.dtype, np.integer):
+        return None, f"the predictions have dtype {predictions.dtype}; return token ids (torch.long)"
+    return float((predictions == answers).all(axis=1).mean()), None
+
+
+def _judge_training(ref: Reference, kw: Inputs, got: Any) -> str | None:
+    accuracy, problem = exact_match(got, answers_of(kw["test_src"]))
+    if problem:
+        return problem
+    bar = float(getattr(ref, "ACCURACY_BAR", ACCURACY_BAR))
+    if accuracy < bar:
+        return (f"exact-match accuracy {accuracy:.1%} on {len(kw['test_src'])} held-out problems after "
+                f"{kw['steps']} training steps; the bar is {bar:.0%}. Check the training step "
+                "(zero_grad, backward, step), the learning rate, and that the loss is the one of "
+                "teacher_forcing_loss")
+    return None
+
+
+# No ``uses``: the run trains with the student's own loss and decoder. Reference stand-ins cannot
+# serve here: a loss must be differentiated (a recorded or sealed value has no gradient), and the
+# sandbox's sealed answers identify modules by type only, so a stand-in greedy_decode would hand
+# back the reference's predictions whatever the student's training did.
+TRAIN_AND_PREDICT = FunctionSpec(
+    "train_and_predict",
+    _train_cases,
+    judge=_judge_training,
+)
+
+
+SPEC = AssignmentSpec.of(ASSIGNMENT, ENCODE, DECODER_STEP, GREEDY_DECODE, TEACHER_FORCING_LOSS,
+                         TRAIN_AND_PREDICT)

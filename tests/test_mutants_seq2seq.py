@@ -1,0 +1,690 @@
+"""Assignment 05_seq2seq: deliberately wrong answers lose exactly their own points, with a diagnosis.
+
+Each mutant is the source of one function as a student might write it, executed in a namespace
+that holds the reference's set-up and solution cells (executed in that namespace, so that the
+composites look up ``encode`` and ``decoder_step`` there, as in a student's notebook). Grading must
+fail that function and only it: the composites are graded with the reference versions of the
+functions they call. Correct answers written differently must get full marks.
+
+The four compared functions are graded on every mutant; ``train_and_predict`` (a training run of a
+few seconds) is graded in the tests marked ``slow``: the reference passes the judge, and broken
+training loops fail it.
+"""
+
+from __future__ import annotations
+
+import functools
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from autograder.checks import CheckFailed
+from autograder.grading import grade_namespace
+from autograder.reference import load_reference, reference_cells, source_notebook
+from autograder.specs import get_spec
+from autograder.specs import seq2seq as spec_module
+from autograder.tasks import ADDITION_VOCAB, START
+
+ROOT = Path(__file__).parents[1]
+ASSIGNMENT = "05_seq2seq"
+SEED = 2024
+FUNCTIONS = tuple(get_spec(ASSIGNMENT).functions)
+TRAINING = "train_and_predict"
+COMPARED = tuple(f for f in FUNCTIONS if f != TRAINING)
+
+
+@pytest.fixture(scope="module")
+def ref():
+    return load_reference(ASSIGNMENT, root=ROOT)
+
+
+def student_namespace(ref) -> dict:
+    """A copy of the reference namespace in which the reference cells were run again, so that its
+    functions' globals are this dict (like a student's notebook after running every cell)."""
+    ns = dict(vars(ref))
+    for cell_id, source in reference_cells(source_notebook(ASSIGNMENT, ROOT)):
+        exec(compile(source, f"<student {cell_id}>", "exec"), ns)  # noqa: S102
+    return ns
+
+
+@functools.cache
+def _grade_source(source: str, seed: int, only: tuple[str, ...]) -> dict:
+    ns = student_namespace(load_reference(ASSIGNMENT, root=ROOT))
+    exec(compile(textwrap.dedent(source), "<mutant>", "exec"), ns)  # noqa: S102
+    return grade_namespace(ASSIGNMENT, ns, seed=seed, only=only)
+
+
+def grade_with(source: str, *, seed: int = SEED, only: tuple[str, ...] = COMPARED) -> dict:
+    """Grade the reference namespace with ``source`` (one or more functions) executed in it.
+
+    Cached per source, seed and selection: the outcomes are read, never modified.
+    """
+    return _grade_source(source, seed, only)
+
+
+# ---------------------------------------------------------------------------------------------
+# Mutants: (function, label, source, expected words in the diagnosis or None, words in the message)
+
+ENCODE_MUTANTS = [
+    ("outputs instead of the final state", """
+        def encode(src, embedding, encoder):
+            outputs, _ = encoder(embedding(src))
+            return outputs
+     """, "outputs at every step", None),
+    ("first step's state", """
+        def encode(src, embedding, encoder):
+            outputs, _ = encoder(embedding(src))
+            return outputs[:, 0].unsqueeze(0)
+     """, "state after the *first* step", None),
+    ("first step's state, squeezed", """
+        def encode(src, embedding, encoder):
+            outputs, _ = encoder(embedding(src))
+            return outputs[:, 0]
+     """, "first step, without the layer axis", None),
+    ("layer axis dropped", """
+        def encode(src, embedding, encoder):
+            return encoder(embedding(src))[1][0]
+     """, "dropped the first axis", None),
+    ("both values returned", """
+        def encode(src, embedding, encoder):
+            return encoder(embedding(src))
+     """, "both values of nn.GRU", None),
+    ("one-hot instead of the embedding", """
+        def encode(src, embedding, encoder):
+            x = torch.nn.functional.one_hot(src, embedding.num_embeddings).to(torch.float64)
+            return encoder(x)[1]
+     """, "one-hot vectors", None),
+    ("raw ids", """
+        def encode(src, embedding, encoder):
+            return encoder(src.unsqueeze(-1).double())[1]
+     """, None, "raised"),
+    ("time-major input", """
+        def encode(src, embedding, encoder):
+            return encoder(embedding(src.T))[1]
+     """, "time-major", None),
+    ("time-major by transpose after embedding", """
+        def encode(src, embedding, encoder):
+            return encoder(embedding(src).permute(1, 0, 2))[1]
+     """, "time-major", None),
+    ("question read backwards", """
+        def encode(src, embedding, encoder):
+            return encoder(embedding(torch.flip(src, dims=[1])))[1]
+     """, "backwards", None),
+]
+
+DECODER_STEP_MUTANTS = [
+    ("state not fed", """
+        def decoder_step(token, state, embedding, decoder, proj):
+            out, new_state = decoder(embedding(token)[:, None])
+            return proj(out[:, 0]), new_state
+     """, "not passed to the decoder", None),
+    ("probabilities", """
+        def decoder_step(token, state, embedding, decoder, proj):
+            out, new_state = decoder(embedding(token)[:, None], state)
+            return torch.softmax(proj(out[:, 0]), dim=1), new_state
+     """, "probabilities", None),
+    ("softmax over the batch", """
+        def decoder_step(token, state, embedding, decoder, proj):
+            out, new_state = decoder(embedding(token)[:, None], state)
+            return torch.softmax(proj(out[:, 0]), dim=0), new_state
+     """, "batch axis", None),
+    ("log-probabilities", """
+        def decoder_step(token, state, embedding, decoder, proj):
+            out, new_state = decoder(embedding(token)[:, None], state)
+            return torch.nn.functional.log_softmax(proj(out[:, 0]), dim=-1), new_state
+     """, "log-probabilities", None),
+    ("old state returned", """
+        def decoder_step(token, state, embedding, decoder, proj):
+            out, _ = decoder(embedding(token)[:, None], state)
+            return proj(out[:, 0]), state
+     """, "returned the old state", None),
+    ("logits from the old state", """
+        def decoder_step(token, state, embedding, decoder, proj):
+            _, new_state = decoder(embedding(token)[:, None], state)
+            return proj(state[0]), new_state
+     """, "come from the old state", None),
+    ("time axis not squeezed", """
+        def decoder_step(token, state, embedding, decoder, proj):
+            out, new_state = decoder(embedding(token).unsqueeze(1), state)
+            return proj(out), new_state
+     """, "(N, 1, V)", None),
+    ("state squeezed", """
+        def decoder_step(token, state, embedding, decoder, proj):
+            out, new_state = decoder(embedding(token)[:, None], state)
+            return proj(out[:, 0]), new_state.squeeze(0)
+     """, "first axis of the new state", None),
+    ("outputs in the wrong order", """
+        def decoder_step(token, state, embedding, decoder, proj):
+            out, new_state = decoder(embedding(token)[:, None], state)
+            return new_state, proj(out[:, 0])
+     """, "(state, logits)", None),
+    ("one-hot instead of the embedding", """
+        def decoder_step(token, state, embedding, decoder, proj):
+            x = torch.nn.functional.one_hot(token, embedding.num_embeddings).double()[:, None]
+            out, new_state = decoder(x, state)
+            return proj(out[:, 0]), new_state
+     """, "one-hot vectors", None),
+    ("unbatched call (no time axis)", """
+        def decoder_step(token, state, embedding, decoder, proj):
+            out, new_state = decoder(embedding(token), state)
+            return proj(out), new_state
+     """, None, "raised"),
+]
+
+GREEDY_MUTANTS = [
+    ("start symbol fed every step", """
+        def greedy_decode(src, embedding_enc, encoder, embedding_dec, decoder, proj, max_len):
+            state = encode(src, embedding_enc, encoder)
+            start = torch.full((src.shape[0],), START, dtype=torch.long)
+            out = []
+            for _ in range(max_len):
+                logits, state = decoder_step(start, state, embedding_dec, decoder, proj)
+                out.append(logits.argmax(-1))
+            return torch.stack(out, 1)
+     """, "start symbol at every step", None),
+    ("state not updated", """
+        def greedy_decode(src, embedding_enc, encoder, embedding_dec, decoder, proj, max_len):
+            context = encode(src, embedding_enc, encoder)
+            token = torch.full((src.shape[0],), START, dtype=torch.long)
+            out = []
+            for _ in range(max_len):
+                logits, _ = decoder_step(token, context, embedding_dec, decoder, proj)
+                token = logits.argmax(-1)
+                out.append(token)
+            return torch.stack(out, 1)
+     """, "state is not updated", None),
+    ("start symbol in the output", """
+        def greedy_decode(src, embedding_enc, encoder, embedding_dec, decoder, proj, max_len):
+            state = encode(src, embedding_enc, encoder)
+            tokens = [torch.full((src.shape[0],), START, dtype=torch.long)]
+            for _ in range(max_len):
+                logits, state = decoder_step(tokens[-1], state, embedding_dec, decoder, proj)
+                tokens.append(logits.argmax(-1))
+            return torch.stack(tokens, 1)
+     """, "start symbol is in the output", None),
+    ("start symbol in the output, one step short", """
+        def greedy_decode(src, embedding_enc, encoder, embedding_dec, decoder, proj, max_len):
+            state = encode(src, embedding_enc, encoder)
+            tokens = [torch.full((src.shape[0],), START, dtype=torch.long)]
+            while len(tokens) < max_len:
+                logits, state = decoder_step(tokens[-1], state, embedding_dec, decoder, proj)
+                tokens.append(logits.argmax(-1))
+            return torch.stack(tokens, 1)
+     """, "starts with the start symbol", None),
+    ("logits returned", """
+        def greedy_decode(src, embedding_enc, encoder, embedding_dec, decoder, proj, max_len):
+            state = encode(src, embedding_enc, encoder)
+            token = torch.full((src.shape[0],), START, dtype=torch.long)
+            out = []
+            for _ in range(max_len):
+                logits, state = decoder_step(token, state, embedding_dec, decoder, proj)
+                token = logits.argmax(-1)
+                out.append(logits)
+            return torch.stack(out, 1)
+     """, "returned the logits", None),
+    ("time-major output", """
+        def greedy_decode(src, embedding_enc, encoder, embedding_dec, decoder, proj, max_len):
+            state = encode(src, embedding_enc, encoder)
+            token = torch.full((src.shape[0],), START, dtype=torch.long)
+            out = []
+            for _ in range(max_len):
+                logits, state = decoder_step(token, state, embedding_dec, decoder, proj)
+                token = logits.argmax(-1)
+                out.append(token)
+            return torch.stack(out)
+     """, "time-major", None),
+    ("decoder embeds with embedding_enc", """
+        def greedy_decode(src, embedding_enc, encoder, embedding_dec, decoder, proj, max_len):
+            state = encode(src, embedding_enc, encoder)
+            token = torch.full((src.shape[0],), START, dtype=torch.long)
+            out = []
+            for _ in range(max_len):
+                logits, state = decoder_step(token, state, embedding_enc, decoder, proj)
+                token = logits.argmax(-1)
+                out.append(token)
+            return torch.stack(out, 1)
+     """, "embedded with `embedding_enc`", None),
+    ("context not used", """
+        def greedy_decode(src, embedding_enc, encoder, embedding_dec, decoder, proj, max_len):
+            encode(src, embedding_enc, encoder)
+            state = torch.zeros(1, src.shape[0], decoder.hidden_size, dtype=torch.float64)
+            token = torch.full((src.shape[0],), START, dtype=torch.long)
+            out = []
+            for _ in range(max_len):
+                logits, state = decoder_step(token, state, embedding_dec, decoder, proj)
+                token = logits.argmax(-1)
+                out.append(token)
+            return torch.stack(out, 1)
+     """, "does not start from the context", None),
+    ("one step too few", """
+        def greedy_decode(src, embedding_enc, encoder, embedding_dec, decoder, proj, max_len):
+            state = encode(src, embedding_enc, encoder)
+            token = torch.full((src.shape[0],), START, dtype=torch.long)
+            out = []
+            for _ in range(max_len - 1):
+                logits, state = decoder_step(token, state, embedding_dec, decoder, proj)
+                token = logits.argmax(-1)
+                out.append(token)
+            return torch.stack(out, 1)
+     """, "one step too few", None),
+    ("sampling instead of argmax", """
+        def greedy_decode(src, embedding_enc, encoder, embedding_dec, decoder, proj, max_len):
+            state = encode(src, embedding_enc, encoder)
+            token = torch.full((src.shape[0],), START, dtype=torch.long)
+            out = []
+            for _ in range(max_len):
+                logits, state = decoder_step(token, state, embedding_dec, decoder, proj)
+                token = torch.multinomial(torch.softmax(logits, -1), 1)[:, 0]
+                out.append(token)
+            return torch.stack(out, 1)
+     """, None, None),
+    ("float ids", """
+        def greedy_decode(src, embedding_enc, encoder, embedding_dec, decoder, proj, max_len):
+            state = encode(src, embedding_enc, encoder)
+            token = torch.full((src.shape[0],), START, dtype=torch.long)
+            out = torch.zeros(src.shape[0], max_len)
+            for t in range(max_len):
+                logits, state = decoder_step(token, state, embedding_dec, decoder, proj)
+                token = logits.argmax(-1)
+                out[:, t] = token
+            return out
+     """, "floating-point numbers", None),
+    ("embeddings swapped", """
+        def greedy_decode(src, embedding_enc, encoder, embedding_dec, decoder, proj, max_len):
+            state = encode(src, embedding_dec, encoder)
+            token = torch.full((src.shape[0],), START, dtype=torch.long)
+            out = []
+            for _ in range(max_len):
+                logits, state = decoder_step(token, state, embedding_enc, decoder, proj)
+                token = logits.argmax(-1)
+                out.append(token)
+            return torch.stack(out, 1)
+     """, "two embeddings are swapped", None),
+    ("encoder and decoder swapped", """
+        def greedy_decode(src, embedding_enc, encoder, embedding_dec, decoder, proj, max_len):
+            state = encode(src, embedding_enc, decoder)
+            token = torch.full((src.shape[0],), START, dtype=torch.long)
+            out = []
+            for _ in range(max_len):
+                logits, state = decoder_step(token, state, embedding_dec, encoder, proj)
+                token = logits.argmax(-1)
+                out.append(token)
+            return torch.stack(out, 1)
+     """, "encoder and the decoder are swapped", None),
+]
+
+LOSS_MUTANTS = [
+    ("targets not shifted", """
+        def teacher_forcing_loss(src, tgt, embedding_enc, encoder, embedding_dec, decoder, proj):
+            out, _ = decoder(embedding_dec(tgt[:, :-1]), encode(src, embedding_enc, encoder))
+            logits = proj(out)
+            return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, :-1].reshape(-1))
+     """, "not shifted", None),
+    ("shift the wrong way", """
+        def teacher_forcing_loss(src, tgt, embedding_enc, encoder, embedding_dec, decoder, proj):
+            out, _ = decoder(embedding_dec(tgt[:, 1:]), encode(src, embedding_enc, encoder))
+            logits = proj(out)
+            return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, :-1].reshape(-1))
+     """, "wrong way", None),
+    ("decoder reads tgt[:, 1:]", """
+        def teacher_forcing_loss(src, tgt, embedding_enc, encoder, embedding_dec, decoder, proj):
+            out, _ = decoder(embedding_dec(tgt[:, 1:]), encode(src, embedding_enc, encoder))
+            logits = proj(out)
+            return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1))
+     """, "decoder read tgt[:, 1:]", None),
+    ("own predictions fed back", """
+        def teacher_forcing_loss(src, tgt, embedding_enc, encoder, embedding_dec, decoder, proj):
+            state = encode(src, embedding_enc, encoder)
+            token = tgt[:, 0]
+            losses = []
+            for t in range(1, tgt.shape[1]):
+                logits, state = decoder_step(token, state, embedding_dec, decoder, proj)
+                losses.append(F.cross_entropy(logits, tgt[:, t]))
+                token = logits.argmax(-1)
+            return torch.stack(losses).mean()
+     """, "not teacher forcing", None),
+    ("summed over positions", """
+        def teacher_forcing_loss(src, tgt, embedding_enc, encoder, embedding_dec, decoder, proj):
+            out, _ = decoder(embedding_dec(tgt[:, :-1]), encode(src, embedding_enc, encoder))
+            logits = proj(out)
+            return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1),
+                                   reduction="sum")
+     """, "summed the loss over all positions", None),
+    ("summed over time", """
+        def teacher_forcing_loss(src, tgt, embedding_enc, encoder, embedding_dec, decoder, proj):
+            state = encode(src, embedding_enc, encoder)
+            total = 0.0
+            for t in range(tgt.shape[1] - 1):
+                logits, state = decoder_step(tgt[:, t], state, embedding_dec, decoder, proj)
+                total = total + F.cross_entropy(logits, tgt[:, t + 1])
+            return total
+     """, "summed the loss over time", None),
+    ("softmax before cross_entropy", """
+        def teacher_forcing_loss(src, tgt, embedding_enc, encoder, embedding_dec, decoder, proj):
+            out, _ = decoder(embedding_dec(tgt[:, :-1]), encode(src, embedding_enc, encoder))
+            probs = torch.softmax(proj(out), dim=-1)
+            return F.cross_entropy(probs.reshape(-1, probs.shape[-1]), tgt[:, 1:].reshape(-1))
+     """, "softmax before cross_entropy", None),
+    ("nll_loss on logits", """
+        def teacher_forcing_loss(src, tgt, embedding_enc, encoder, embedding_dec, decoder, proj):
+            out, _ = decoder(embedding_dec(tgt[:, :-1]), encode(src, embedding_enc, encoder))
+            logits = proj(out)
+            return F.nll_loss(logits.reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1))
+     """, "nll_loss on logits", None),
+    ("padding ignored", """
+        def teacher_forcing_loss(src, tgt, embedding_enc, encoder, embedding_dec, decoder, proj):
+            out, _ = decoder(embedding_dec(tgt[:, :-1]), encode(src, embedding_enc, encoder))
+            logits = proj(out)
+            return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1),
+                                   ignore_index=0)
+     """, "padding positions", None),
+    ("context not used", """
+        def teacher_forcing_loss(src, tgt, embedding_enc, encoder, embedding_dec, decoder, proj):
+            out, _ = decoder(embedding_dec(tgt[:, :-1]))
+            logits = proj(out)
+            return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, 1:].reshape(-1))
+     """, "does not start from the context", None),
+    ("logits not flattened", """
+        def teacher_forcing_loss(src, tgt, embedding_enc, encoder, embedding_dec, decoder, proj):
+            out, _ = decoder(embedding_dec(tgt[:, :-1]), encode(src, embedding_enc, encoder))
+            return F.cross_entropy(proj(out), tgt[:, 1:])
+     """, None, None),
+]
+
+MUTANTS = [
+    (name, label, source, diagnosis, message)
+    for name, table in (("encode", ENCODE_MUTANTS), ("decoder_step", DECODER_STEP_MUTANTS),
+                        ("greedy_decode", GREEDY_MUTANTS), ("teacher_forcing_loss", LOSS_MUTANTS))
+    for label, source, diagnosis, message in table
+]
+
+# Broken training runs (graded in the slow tests): each must fail the accuracy judge.
+_TRAIN = """
+def train_and_predict(train_src, train_tgt, test_src, steps, seed):
+    torch.manual_seed(seed)
+    model = make_seq2seq(seed)
+    params = [p for m in model.values() for p in m.parameters()]
+    opt = torch.optim.Adam(params, lr={lr})
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1 - k / steps)
+    for _ in range({steps}):
+        idx = torch.randint(0, len(train_src), (128,))
+        {loss}
+        {zero_grad}
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        {step}
+        sched.step()
+{before_predict}    with torch.no_grad():
+        return greedy_decode(test_src, **model, max_len=train_tgt.shape[1] - 1)
+"""
+GOOD_TRAIN = {
+    "lr": "0.03",
+    "steps": "steps",
+    "loss": "loss = teacher_forcing_loss(train_src[idx], train_tgt[idx], **model)",
+    "zero_grad": "opt.zero_grad()",
+    "step": "opt.step()",
+    "before_predict": "",
+}
+
+
+def _train(**changes: str) -> str:
+    return _TRAIN.format(**{**GOOD_TRAIN, **changes})
+
+
+UNSHIFTED_LOSS = ("out, _ = model['decoder'](model['embedding_dec'](train_tgt[idx][:, :-1]), "
+                  "encode(train_src[idx], model['embedding_enc'], model['encoder'])); "
+                  "loss = F.cross_entropy(model['proj'](out).reshape(-1, VOCAB_SIZE), "
+                  "train_tgt[idx][:, :-1].reshape(-1))")
+
+TRAINING_MUTANTS = [
+    ("no optimizer step", _train(step="pass")),
+    ("targets not shifted", _train(loss=UNSHIFTED_LOSS)),
+    ("learning rate far too small", _train(lr="1e-4")),
+    ("predicts with a fresh, untrained model", _train(before_predict="    model = make_seq2seq(seed + 1)\n")),
+    ("a tenth of the steps", _train(steps="steps // 10")),
+    ("gradients never cleared", _train(zero_grad="pass")),
+]
+
+
+def test_every_function_has_at_least_five_mutants() -> None:
+    counts = {name: sum(m[0] == name for m in MUTANTS) for name in COMPARED}
+    counts[TRAINING] = len(TRAINING_MUTANTS)
+    assert all(n >= 5 for n in counts.values()), counts
+
+
+@pytest.mark.parametrize(("name", "label", "source", "diagnosis", "message"), MUTANTS,
+                         ids=[f"{m[0]}-{m[1]}" for m in MUTANTS])
+def test_mutant_fails_only_its_own_function(name, label, source, diagnosis, message) -> None:
+    results = grade_with(source)
+    failed = sorted(k for k, v in results.items() if not v.passed)
+    assert failed == [name], f"{label}: expected only {name} to fail, got {failed}: " + "; ".join(
+        results[k].message for k in failed)
+    outcome = results[name]
+    if diagnosis is not None:
+        assert outcome.diagnosis is not None and diagnosis in outcome.diagnosis, outcome.message
+    if message is not None:
+        assert message in outcome.message, outcome.message
+
+
+def test_most_mutants_get_a_specific_diagnosis() -> None:
+    """At least 80 % of all mutants are diagnosed; the training mutants count as undiagnosed (a
+    judged function has no catalogue: its message states the accuracy reached and the bar)."""
+    diagnosed = [grade_with(src)[name].diagnosis is not None for name, _, src, _, _ in MUTANTS]
+    total = len(MUTANTS) + len(TRAINING_MUTANTS)
+    assert sum(diagnosed) >= 0.8 * total, f"{sum(diagnosed)} of {total} diagnosed"
+
+
+# ---------------------------------------------------------------------------------------------
+# Correct answers written differently get full marks.
+
+CORRECT_VARIANTS = {
+    "encode: last output, explicit zero state": """
+        def encode(src, embedding, encoder):
+            h0 = torch.zeros(1, src.shape[0], encoder.hidden_size, dtype=torch.float64)
+            outputs, _ = encoder(embedding(src), h0)
+            return outputs[:, -1].unsqueeze(0).contiguous()
+    """,
+    "encode: one step at a time": """
+        def encode(src, embedding, encoder):
+            state = None
+            for t in range(src.shape[1]):
+                _, state = encoder(embedding(src[:, t:t + 1]), state)
+            return state
+    """,
+    "decoder_step: proj on the new state, functional linear": """
+        def decoder_step(token, state, embedding, decoder, proj):
+            x = torch.nn.functional.embedding(token, embedding.weight).reshape(len(token), 1, -1)
+            _, new_state = decoder(x, state)
+            logits = torch.nn.functional.linear(new_state[0], proj.weight, proj.bias)
+            return logits, new_state
+    """,
+    "greedy_decode: preallocated output under no_grad, keyword calls": """
+        def greedy_decode(src, embedding_enc, encoder, embedding_dec, decoder, proj, max_len):
+            with torch.no_grad():
+                state = encode(src=src, embedding=embedding_enc, encoder=encoder)
+                out = torch.empty(src.shape[0], max_len, dtype=torch.long)
+                token = src.new_full((src.shape[0],), START)
+                for t in range(max_len):
+                    logits, state = decoder_step(token=token, state=state, embedding=embedding_dec,
+                                                 decoder=decoder, proj=proj)
+                    token = torch.max(logits, dim=1).indices
+                    out[:, t] = token
+            return out
+    """,
+    "teacher_forcing_loss: decoder_step loop, log_softmax and nll_loss": """
+        def teacher_forcing_loss(src, tgt, embedding_enc, encoder, embedding_dec, decoder, proj):
+            state = encode(src, embedding_enc, encoder)
+            log_probs = []
+            for t in range(tgt.shape[1] - 1):
+                logits, state = decoder_step(tgt[:, t], state, embedding_dec, decoder, proj)
+                log_probs.append(torch.log_softmax(logits, dim=-1))
+            log_probs = torch.stack(log_probs, dim=1)
+            return F.nll_loss(log_probs.reshape(-1, log_probs.shape[-1]), tgt[:, 1:].reshape(-1))
+    """,
+    "teacher_forcing_loss: gathered log-probabilities, summed then divided": """
+        def teacher_forcing_loss(src, tgt, embedding_enc, encoder, embedding_dec, decoder, proj):
+            out, _ = decoder(embedding_dec(tgt[:, :-1]), encode(src, embedding_enc, encoder))
+            log_p = torch.log_softmax(proj(out), dim=2)
+            picked = log_p.gather(2, tgt[:, 1:, None])
+            return -picked.sum() / tgt[:, 1:].numel()
+    """,
+}
+
+
+@pytest.mark.parametrize("label", list(CORRECT_VARIANTS))
+@pytest.mark.parametrize("seed", [SEED, 7])
+def test_correct_but_different_answers_get_full_marks(label: str, seed: int) -> None:
+    results = grade_with(CORRECT_VARIANTS[label], seed=seed)
+    failed = {k: v.message for k, v in results.items() if not v.passed}
+    assert not failed, failed
+
+
+def test_a_broken_encoder_costs_only_the_encoder() -> None:
+    """Partial credit: greedy_decode and the loss call the broken encode by name, yet pass (``uses``)."""
+    results = grade_with(ENCODE_MUTANTS[0][1])
+    assert not results["encode"].passed
+    assert all(results[k].passed for k in ("decoder_step", "greedy_decode", "teacher_forcing_loss"))
+
+
+def test_missing_functions_are_reported(ref) -> None:
+    ns = student_namespace(ref)
+    del ns["greedy_decode"]
+    results = grade_namespace(ASSIGNMENT, ns, seed=SEED, only=COMPARED)
+    assert not results["greedy_decode"].passed and "not defined" in results["greedy_decode"].message
+    assert all(v.passed for k, v in results.items() if k != "greedy_decode")
+
+
+def test_unimplemented_function_says_so() -> None:
+    results = grade_with("def encode(src, embedding, encoder):\n    raise NotImplementedError()")
+    assert "not implemented yet" in results["encode"].message
+
+
+# ---------------------------------------------------------------------------------------------
+# The cases, the reference and the judge.
+
+
+def test_cases_are_deterministic_and_leave_torch_alone() -> None:
+    spec = get_spec(ASSIGNMENT)
+    for name in COMPARED:
+        torch.manual_seed(123)
+        state = torch.random.get_rng_state()
+        first = spec.functions[name].cases(np.random.default_rng(5))
+        assert torch.equal(torch.random.get_rng_state(), state), f"{name}'s cases moved torch's generator"
+        second = spec.functions[name].cases(np.random.default_rng(5))
+        assert len(first) == len(second) >= 4
+        for a, b in zip(first, second, strict=True):
+            for key, value in a.items():
+                if isinstance(value, torch.Tensor):
+                    assert torch.equal(value, b[key]), (name, key)
+                elif isinstance(value, torch.nn.Module):
+                    for p, q in zip(value.parameters(), b[key].parameters(), strict=True):
+                        assert p.dtype == torch.float64 and torch.equal(p, q), (name, key)
+                else:
+                    assert value == b[key], (name, key)
+        assert any(case[next(iter(case))].shape[0] == 1 for case in first), f"{name}: no batch of one"
+
+
+def test_reference_pieces_agree_with_each_other(ref) -> None:
+    """The reference's whole-sequence loss equals the step-by-step one; its encoder's context
+    equals the last output; greedy decoding equals the argmax of a teacher-forced run on its own
+    predictions."""
+    rng = np.random.default_rng(3)
+    case = get_spec(ASSIGNMENT).functions["teacher_forcing_loss"].cases(rng)[1]
+    src, tgt = case["src"], case["tgt"]
+    mods = {k: v for k, v in case.items() if k not in ("src", "tgt")}
+    context = ref.encode(src, mods["embedding_enc"], mods["encoder"])
+    outputs, _ = mods["encoder"](mods["embedding_enc"](src))
+    torch.testing.assert_close(context[0], outputs[:, -1], rtol=1e-12, atol=1e-14)
+
+    state, losses = context, []
+    for t in range(tgt.shape[1] - 1):
+        logits, state = ref.decoder_step(tgt[:, t], state, mods["embedding_dec"], mods["decoder"], mods["proj"])
+        losses.append(torch.nn.functional.cross_entropy(logits, tgt[:, t + 1], reduction="none"))
+    stepwise = torch.stack(losses).mean()
+    torch.testing.assert_close(ref.teacher_forcing_loss(src, tgt, **mods), stepwise, rtol=1e-12, atol=1e-14)
+
+    predicted = ref.greedy_decode(src, **mods, max_len=4)
+    fed = torch.cat([torch.full((src.shape[0], 1), START), predicted[:, :-1]], dim=1)
+    out, _ = mods["decoder"](mods["embedding_dec"](fed), context)
+    assert torch.equal(mods["proj"](out).argmax(-1), predicted)
+
+
+def test_judge_reads_the_answers_from_the_questions() -> None:
+    train_src, train_tgt, test_src, test_tgt = spec_module.heldout_problems(500, 50, np.random.default_rng(0))
+    assert len(train_src) == len(train_tgt) == 500 and len(test_src) == 50
+    assert not set(ADDITION_VOCAB.decode(test_src)) & set(ADDITION_VOCAB.decode(train_src))
+    answers = spec_module.answers_of(torch.from_numpy(test_src))
+    np.testing.assert_array_equal(answers, test_tgt[:, 1:])
+    kw = {"test_src": torch.from_numpy(test_src), "steps": 400}
+    judge = get_spec(ASSIGNMENT).functions[TRAINING].judge
+    ref_stub = type("Ref", (), {"ACCURACY_BAR": 0.8})
+    assert judge(ref_stub, kw, torch.from_numpy(answers)) is None
+    wrong = torch.from_numpy(answers).clone()
+    wrong[:15, 0] = (wrong[:15, 0] + 1) % 10 + 2  # 15 of 50 wrong: 70 %
+    assert "70.0%" in judge(ref_stub, kw, wrong) and "the bar is 80%" in judge(ref_stub, kw, wrong)
+    assert "shape" in judge(ref_stub, kw, torch.from_numpy(test_tgt))
+    assert "dtype" in judge(ref_stub, kw, torch.from_numpy(answers).double())
+    assert "None" in judge(ref_stub, kw, None)
+
+
+def test_notebook_constants_agree_with_the_spec(ref) -> None:
+    assert ref.DIGITS == spec_module.DIGITS
+    assert (ref.N_TRAIN, ref.N_TEST) == (spec_module.N_TRAIN, spec_module.N_TEST)
+    assert ref.STEPS == spec_module.TRAIN_STEPS
+    assert ref.ACCURACY_BAR == spec_module.ACCURACY_BAR
+
+
+def _visible_cells():
+    import nbformat
+
+    nb = nbformat.read(source_notebook(ASSIGNMENT, ROOT), as_version=4)
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_visible_tests_pass_with_the_reference() -> None:
+    """The literal expected values in the test cells agree with the reference (no hidden tests;
+    the training cell is run by the slow test below)."""
+    ns: dict = {"__name__": "visible_tests"}
+    ran = 0
+    for cell in _visible_cells():
+        source = cell.source.split("### BEGIN HIDDEN TESTS")[0]
+        if "train_and_predict(" in source and cell.metadata["nbgrader"].get("grade"):
+            continue
+        try:
+            exec(compile(source, cell.metadata["nbgrader"]["grade_id"], "exec"), ns)  # noqa: S102
+        except CheckFailed as exc:  # pragma: no cover - the message is the point
+            pytest.fail(f"visible test {cell.metadata['nbgrader']['grade_id']} failed: {exc}")
+        ran += "check_function(" in source
+    assert ran == len(COMPARED)
+
+
+# ---------------------------------------------------------------------------------------------
+# The training run (a few seconds per run).
+
+
+@pytest.mark.slow
+def test_reference_training_passes_the_visible_test_and_the_judge() -> None:
+    ns: dict = {"__name__": "visible_tests"}
+    for cell in _visible_cells():
+        exec(compile(cell.source.split("### BEGIN HIDDEN TESTS")[0], "<cell>", "exec"), ns)  # noqa: S102
+    assert ns["accuracy"] >= ns["ACCURACY_BAR"]
+    results = grade_with("", only=(TRAINING,))
+    assert results[TRAINING].passed, results[TRAINING].message
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", [m[0] for m in TRAINING_MUTANTS])
+def test_broken_training_fails_the_judge(label: str) -> None:
+    source = dict(TRAINING_MUTANTS)[label]
+    outcome = grade_with(source, only=(TRAINING,))[TRAINING]
+    assert not outcome.passed, f"{label} passed: {outcome.message}"
+    assert "the bar is" in outcome.message, outcome.message
+
+
+def test_the_training_run_has_no_stand_ins() -> None:
+    """train_and_predict trains with the student's own loss and decoder (see the spec): a stand-in
+    loss would have no gradient, and a stand-in decoder could return the reference's predictions."""
+    assert get_spec(ASSIGNMENT).functions[TRAINING].uses == ()
