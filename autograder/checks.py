@@ -128,6 +128,8 @@ def compare_outputs(
         expected = expected.detach().cpu().numpy()
         if _is_tensor(got):
             got = got.detach().cpu().numpy()
+    elif _is_tensor(got) and isinstance(expected, (int, float, np.number)):
+        got = got.detach().cpu().numpy()  # a scalar loss returned as a tensor (float() would warn)
     if isinstance(expected, Mapping):
         if not isinstance(got, Mapping):
             return f"{what} should be a dict with keys {sorted(expected)}, got {type(got).__name__}"

@@ -157,7 +157,7 @@ def substituted(namespace: MutableMapping[str, Any] | None, values: Mapping[str,
 def describe_inputs(inputs: Inputs) -> str:
     parts = []
     for k, v in inputs.items():
-        if isinstance(v, np.ndarray):
+        if isinstance(v, np.ndarray) or (hasattr(v, "detach") and hasattr(v, "shape")):
             parts.append(f"{k}: {tuple(v.shape)}")
         elif isinstance(v, (int, float, str)):
             parts.append(f"{k}={v!r}")
@@ -276,8 +276,9 @@ def grade_function(
 
 
 def passed_outcome(spec: FunctionSpec, n_cases: int) -> Outcome:
-    return Outcome(spec.name, True, f"`{spec.name}` matches the reference on {n_cases} hidden cases",
-                   cases=n_cases)
+    cases = f"{n_cases} hidden case{'s' if n_cases != 1 else ''}"
+    verb = "passes" if spec.judge is not None else "matches the reference on"
+    return Outcome(spec.name, True, f"`{spec.name}` {verb} {cases}", cases=n_cases)
 
 
 def grade_recording(spec: FunctionSpec, ref: Reference, record: Mapping[str, Any]) -> Outcome:

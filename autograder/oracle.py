@@ -29,6 +29,9 @@ from .serialize import Packer, unpack
 def _canonical(value: Any, out: hashlib._Hash) -> None:
     if hasattr(value, "detach") and hasattr(value, "cpu") and hasattr(value, "numpy"):
         value = value.detach().cpu().numpy()
+    elif hasattr(value, "state_dict") and callable(value.state_dict):  # a torch module: its weights
+        out.update(f"M{type(value).__name__}".encode())
+        value = dict(value.state_dict())
     if isinstance(value, np.ndarray):
         arr = np.ascontiguousarray(value)
         out.update(f"A{arr.dtype.str}{arr.shape}".encode())
@@ -44,7 +47,7 @@ def _canonical(value: Any, out: hashlib._Hash) -> None:
             _canonical(value[k], out)
     elif value is None or isinstance(value, (bool, int, float, str, np.number, np.bool_)):
         out.update(f"S{type(value).__name__}:{value!r}".encode())
-    else:  # modules and other objects: identified by type only (they come from the same seed)
+    else:  # other objects: identified by type only
         out.update(f"O{type(value).__name__}".encode())
 
 

@@ -28,7 +28,7 @@ class Packer:
         key = f"a{len(self.arrays)}"
         if value.dtype == object:
             return {"__opaque__": "object array"}
-        self.arrays[key] = np.ascontiguousarray(value)
+        self.arrays[key] = np.ascontiguousarray(value).reshape(value.shape)  # keep 0-d arrays 0-d
         return {f"__{kind}__": key}
 
     def pack(self, value: Any) -> Any:
