@@ -27,6 +27,7 @@ sys.path.insert(0, str(REPO))
 from autograder.reference import strip_solution_markers  # noqa: E402
 
 BIN = Path(sys.executable).parent
+os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"  # nbgrader calls `alembic`
 
 
 def synthetic_class(course: Path, assignment: str, n: int) -> dict[str, str]:
@@ -60,8 +61,7 @@ def run(cmd: list[str], cwd: Path) -> float:
     """Wall time of ``cmd``. Its exit code is not checked: nbgrader exits 1 when any notebook of
     the class failed to run (the crashing submissions), which is expected here."""
     start = time.perf_counter()
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-    subprocess.run(cmd, cwd=cwd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    subprocess.run(cmd, cwd=cwd, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - start
 
 
