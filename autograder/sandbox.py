@@ -107,14 +107,16 @@ def sandbox_command(job_dir: Path, limits: Limits, mode: str) -> tuple[list[str]
         return cmd, job_dir
     # The package dir is bound alone at a neutral path so its parent (the course) stays hidden.
     env["PYTHONPATH"] = "/opt/grader"
-    args = [shutil.which("bwrap") or "bwrap", *_system_binds()]
+    # Order matters: a later mount hides what an earlier one put at the same place, so the empty
+    # /tmp comes first (the Python environment may itself live under /tmp, as in a CI clone).
+    args = [shutil.which("bwrap") or "bwrap", "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev",
+            *_system_binds()]
     for root in _python_roots():
         if root.exists():
             args += ["--ro-bind", str(root), str(root)]
     args += [
         "--ro-bind", str(package_dir), "/opt/grader/autograder",
         "--bind", str(job_dir), SANDBOX_PATH,
-        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
         "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
         "--uid", "65534", "--gid", "65534", "--clearenv",
         "--chdir", SANDBOX_PATH,
