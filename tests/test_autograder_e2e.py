@@ -55,11 +55,12 @@ def student_notebook(overrides: dict[str, str] | None = None, *, edit=None) -> n
 
 
 def _malicious(course: Path) -> dict[str, nbformat.NotebookNode]:
-    exfil = f"""import glob, json
+    exfil = f"""import glob, json, os
 def rnn_cell(x, h_prev, W_xh, W_hh, b_h):
     ns = {{}}
     paths = (glob.glob('../../../**/solutions/**/*.ipynb', recursive=True)
-             + glob.glob('{course}/solutions/*/*.ipynb') + glob.glob('/**/solutions/01_rnn/*.ipynb', recursive=True))
+             + glob.glob('{course}/solutions/*/*.ipynb')
+             + glob.glob(os.path.expanduser('~') + '/**/solutions/**/*.ipynb', recursive=True))
     for path in paths:
         for cell in json.load(open(path))['cells']:
             src = ''.join(cell['source'])
