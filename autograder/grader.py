@@ -298,9 +298,11 @@ def grade_submission(
             result.reason = f"the notebook ran past the {limits.wall_seconds:.0f} s limit and was stopped"
             result.flags.append(result.reason)
         elif not done:
-            last = cells[-1]["cell"] if cells else "the first cell"
+            order = [c["id"] for c in job["cells"]]
+            ran = len(cells)
+            where = f"while running cell {order[ran]}" if ran < len(order) else "after the last cell"
             result.status = "crashed"
-            result.reason = (f"the notebook's process ended during or after {last} "
+            result.reason = (f"the notebook's process ended {where} "
                              f"(exit code {run.returncode}); later parts were not graded")
             result.flags.append(result.reason)
         outcomes: dict[str, Outcome] = {}

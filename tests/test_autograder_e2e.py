@@ -58,7 +58,7 @@ def _malicious(course: Path) -> dict[str, nbformat.NotebookNode]:
     exfil = f"""import glob, json, os
 def rnn_cell(x, h_prev, W_xh, W_hh, b_h):
     ns = {{}}
-    paths = (glob.glob('../../../**/solutions/**/*.ipynb', recursive=True)
+    paths = (glob.glob('../../../solutions/*/*.ipynb') + glob.glob('../../../../solutions/*/*.ipynb')
              + glob.glob('{course}/solutions/*/*.ipynb')
              + glob.glob(os.path.expanduser('~') + '/**/solutions/**/*.ipynb', recursive=True))
     for path in paths:
@@ -200,7 +200,7 @@ def test_output_flood_is_capped_and_flagged(graded) -> None:
 
 def test_exiting_the_process_is_a_crash_not_a_silent_zero(graded) -> None:
     row = graded["mal_exit"]
-    assert row["status"] == "crashed" and "process ended" in row["reason"]
+    assert row["status"] == "crashed" and "process ended while running cell rnn_step_backward" in row["reason"]
     assert points(row) == {**FULL, "test_rnn_step_backward": 0.0, "test_rnn_backward": 0.0}
 
 
