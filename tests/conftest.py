@@ -47,3 +47,16 @@ def make_course(dest: Path) -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "book: needs the built website (_build/html, `make book`)")
     config.addinivalue_line("markers", "slow: runs real nbgrader commands (tens of seconds)")
+
+
+def student_namespace(assignment: str) -> dict:
+    """A copy of the reference namespace in which the reference cells were run again, so that its
+    functions' globals are this dict (like a student's notebook after running every cell): a mutant
+    exec'd into it is called by the composites, as in a real notebook."""
+    from autograder.reference import load_reference, reference_cells
+    from autograder.reference import source_notebook as source_of
+
+    ns = dict(vars(load_reference(assignment, root=REPO)))
+    for cell_id, source in reference_cells(source_of(assignment, REPO)):
+        exec(compile(source, f"<student {cell_id}>", "exec"), ns)  # noqa: S102
+    return ns

@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import student_namespace
 
 from autograder.checks import CheckFailed
 from autograder.grading import grade_namespace
-from autograder.reference import load_reference, reference_cells, source_notebook
+from autograder.reference import load_reference, source_notebook
 from autograder.specs import get_spec
 from autograder.specs import seq2seq as spec_module
 from autograder.tasks import ADDITION_VOCAB, START
@@ -41,18 +42,9 @@ def ref():
     return load_reference(ASSIGNMENT, root=ROOT)
 
 
-def student_namespace(ref) -> dict:
-    """A copy of the reference namespace in which the reference cells were run again, so that its
-    functions' globals are this dict (like a student's notebook after running every cell)."""
-    ns = dict(vars(ref))
-    for cell_id, source in reference_cells(source_notebook(ASSIGNMENT, ROOT)):
-        exec(compile(source, f"<student {cell_id}>", "exec"), ns)  # noqa: S102
-    return ns
-
-
 @functools.cache
 def _grade_source(source: str, seed: int, only: tuple[str, ...]) -> dict:
-    ns = student_namespace(load_reference(ASSIGNMENT, root=ROOT))
+    ns = student_namespace(ASSIGNMENT)
     exec(compile(textwrap.dedent(source), "<mutant>", "exec"), ns)  # noqa: S102
     return grade_namespace(ASSIGNMENT, ns, seed=seed, only=only)
 
@@ -550,7 +542,7 @@ def test_a_broken_encoder_costs_only_the_encoder() -> None:
 
 
 def test_missing_functions_are_reported(ref) -> None:
-    ns = student_namespace(ref)
+    ns = student_namespace(ASSIGNMENT)
     del ns["greedy_decode"]
     results = grade_namespace(ASSIGNMENT, ns, seed=SEED, only=COMPARED)
     assert not results["greedy_decode"].passed and "not defined" in results["greedy_decode"].message
