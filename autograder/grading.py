@@ -52,6 +52,11 @@ class FunctionSpec:
     one is tested. ``judge(ref, inputs, got)``, when given, replaces the comparison with the
     reference: it returns ``None`` when ``got`` is acceptable, else a message for the student (for
     results that are judged rather than matched, such as the accuracy reached by a training run).
+    ``held_back`` names inputs of each case that the function is not given (only the judge sees
+    them: the held-out test problems of a training run). ``plain(output)``, when given, turns the
+    function's output into plain data (arrays, dicts) before it is judged, or raises
+    :class:`CheckFailed` saying what is wrong with it; in the sandbox it runs before the output is
+    recorded, so that a returned object's own code never runs in the grader.
     """
 
     name: str
@@ -62,6 +67,17 @@ class FunctionSpec:
     rtol: float = RTOL
     atol: float = ATOL
     judge: Callable[[Reference, Inputs, Any], str | None] | None = None
+    held_back: Sequence[str] = ()
+    plain: Callable[[Any], Any] | None = None
+
+    def given(self, inputs: Inputs) -> Inputs:
+        """The arguments the function is called with: the case without its held-back inputs."""
+        return {k: v for k, v in inputs.items() if k not in self.held_back}
+
+    def call(self, fn: Callable[..., Any], inputs: Inputs, **options: Any) -> Any:
+        """Call ``fn`` on a case (errors become :class:`CheckFailed`) and make its output plain."""
+        got = call_safely(fn, self.given(inputs), name=self.name, **options)
+        return self.plain(got) if self.plain is not None else got
 
     def reference_output(self, ref: Reference, inputs: Inputs) -> Any:
         if self.expected is not None:
@@ -266,13 +282,26 @@ def grade_function(
         for k, inputs in enumerate(cases, start=1):
             where = f"hidden case {k} of {len(cases)} ({describe_inputs(inputs)})"
             try:
-                got = call_safely(fn, inputs, name=spec.name)
+                got = spec.call(fn, inputs)
             except CheckFailed as exc:
                 return Outcome(spec.name, False, f"{where}: {exc}", cases=k)
             failed = judge_output(spec, ref, inputs, got, where=where, case=k)
             if failed:
                 return failed
     return passed_outcome(spec, len(cases))
+
+
+def judge_run(spec: FunctionSpec, ref: Reference, inputs: Inputs, output: Any) -> Outcome:
+    """Judge a run already made (a training run of the visible test) instead of running again."""
+    if spec.judge is None:
+        raise ValueError(f"`{spec.name}` is compared with the reference, not judged: draw fresh cases")
+    where = f"the run above ({describe_inputs(spec.given(inputs))})"
+    try:
+        got = spec.plain(output) if spec.plain is not None else output
+    except CheckFailed as exc:
+        return Outcome(spec.name, False, f"{where}: {exc}", cases=1)
+    failed = judge_output(spec, ref, inputs, got, where=where, case=1)
+    return failed or Outcome(spec.name, True, f"`{spec.name}` passes: its run above reaches the bar", cases=1)
 
 
 def passed_outcome(spec: FunctionSpec, n_cases: int) -> Outcome:
@@ -310,16 +339,24 @@ def hidden_check(
     namespace: MutableMapping[str, Any] | None = None,
     seed: int | None = None,
     root: Path | None = None,
+    judged: tuple[Inputs, Any] | None = None,
 ) -> None:
     """Entry point of the hidden test cells: raise :class:`CheckFailed` unless ``fn`` is right.
 
+    ``judged=(inputs, output)`` judges a run the test cell has already made (for functions that
+    are judged, such as a training run: running it again would double the notebook's time). The
+    sandboxed grader ignores it and always draws its own cases.
     Returns nothing, so that a test cell ending with this call displays no value (nbgrader would
     try to read a displayed value as a score).
     """
     from .specs import get_spec
 
     spec = get_spec(assignment).functions[name]
-    outcome = grade_function(spec, fn, load_reference(assignment, root), namespace=namespace, seed=seed)
+    ref = load_reference(assignment, root)
+    if judged is not None:
+        outcome = judge_run(spec, ref, *judged)
+    else:
+        outcome = grade_function(spec, fn, ref, namespace=namespace, seed=seed)
     if not outcome.passed:
         raise CheckFailed(outcome.message)
     print(outcome.message)

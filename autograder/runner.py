@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from . import serialize
-from .checks import CheckFailed, call_safely
+from .checks import CheckFailed
 from .oracle import SealedTable, StandIn
 from .specs import get_spec
 
@@ -124,7 +124,7 @@ def record_function(assignment: str, name: str, seed: int, namespace: dict, out:
             saved = {u: namespace[u] for u in tracers}
             namespace.update(tracers)
             try:
-                got = _with_timeout(timeout, lambda kw=inputs, strict=not tracers: call_safely(fn, kw, name=name, strict_fp=strict))
+                got = _with_timeout(timeout, lambda kw=inputs, strict=not tracers: spec.call(fn, kw, strict_fp=strict))
                 case = {"ok": True, "output": got,
                         "calls": {u: t.calls for u, t in tracers.items()}}
             except CheckFailed as exc:

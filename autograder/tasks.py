@@ -101,3 +101,21 @@ def addition_task(
         src = src[:, ::-1].copy()
     tgt = ADDITION_VOCAB.encode(["_" + s for s in answers], digits + 2)
     return Seq2SeqData(src, tgt, questions, answers, reverse)
+
+
+def heldout_addition(
+    n_train: int, n_test: int, digits: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``n_test`` test problems, and ``n_train`` training problems drawn among all the others, with
+    reversed questions: no test question occurs in the training set.
+
+    Returns ``(train_src, train_tgt, test_src, test_tgt)``, int64 arrays of shapes
+    ``(n_train, 2 digits + 1)``, ``(n_train, digits + 2)``, ``(n_test, ...)``, ``(n_test, ...)``.
+    """
+    test = addition_task(n_test, digits, rng, reverse=True)
+    held_out = set(test.questions)
+    draws = addition_task(2 * n_train, digits, rng, reverse=True)
+    keep = np.array([k for k, q in enumerate(draws.questions) if q not in held_out][:n_train], dtype=np.int64)
+    if len(keep) < n_train:
+        raise ValueError(f"only {len(keep)} training problems differ from the test set; ask for fewer")
+    return draws.src[keep], draws.tgt[keep], test.src, test.tgt

@@ -6,15 +6,16 @@ composites look up ``encode`` and ``decoder_step`` there, as in a student's note
 fail that function and only it: the composites are graded with the reference versions of the
 functions they call. Correct answers written differently must get full marks.
 
-The four compared functions are graded on every mutant; ``train_and_predict`` (a training run of a
-few seconds) is graded in the tests marked ``slow``: the reference passes the judge, and broken
-training loops fail it.
+The four compared functions are graded on every mutant; ``train_model`` (a training run of a few
+seconds) is graded in the tests marked ``slow``: the reference passes the judge, and broken
+training loops fail it. What ``train_model`` returns is checked without training (fast tests).
 """
 
 from __future__ import annotations
 
 import functools
 import textwrap
+import types
 from pathlib import Path
 
 import numpy as np
@@ -23,17 +24,17 @@ import torch
 from conftest import student_namespace
 
 from autograder.checks import CheckFailed
-from autograder.grading import grade_namespace
+from autograder.grading import grade_namespace, judge_run
 from autograder.reference import load_reference, source_notebook
 from autograder.specs import get_spec
 from autograder.specs import seq2seq as spec_module
-from autograder.tasks import ADDITION_VOCAB, START
+from autograder.tasks import ADDITION_VOCAB, START, heldout_addition
 
 ROOT = Path(__file__).parents[1]
 ASSIGNMENT = "05_seq2seq"
 SEED = 2024
 FUNCTIONS = tuple(get_spec(ASSIGNMENT).functions)
-TRAINING = "train_and_predict"
+TRAINING = "train_model"
 COMPARED = tuple(f for f in FUNCTIONS if f != TRAINING)
 
 
@@ -395,7 +396,7 @@ MUTANTS = [
 
 # Broken training runs (graded in the slow tests): each must fail the accuracy judge.
 _TRAIN = """
-def train_and_predict(train_src, train_tgt, test_src, steps, seed):
+def train_model(train_src, train_tgt, steps, seed):
     torch.manual_seed(seed)
     model = make_seq2seq(seed)
     params = [p for m in model.values() for p in m.parameters()]
@@ -409,8 +410,7 @@ def train_and_predict(train_src, train_tgt, test_src, steps, seed):
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         {step}
         sched.step()
-{before_predict}    with torch.no_grad():
-        return greedy_decode(test_src, **model, max_len=train_tgt.shape[1] - 1)
+{before_return}    return model
 """
 GOOD_TRAIN = {
     "lr": "0.03",
@@ -418,7 +418,7 @@ GOOD_TRAIN = {
     "loss": "loss = teacher_forcing_loss(train_src[idx], train_tgt[idx], **model)",
     "zero_grad": "opt.zero_grad()",
     "step": "opt.step()",
-    "before_predict": "",
+    "before_return": "",
 }
 
 
@@ -435,7 +435,7 @@ TRAINING_MUTANTS = [
     ("no optimizer step", _train(step="pass")),
     ("targets not shifted", _train(loss=UNSHIFTED_LOSS)),
     ("learning rate far too small", _train(lr="1e-4")),
-    ("predicts with a fresh, untrained model", _train(before_predict="    model = make_seq2seq(seed + 1)\n")),
+    ("returns a fresh, untrained model", _train(before_return="    model = make_seq2seq(seed + 1)\n")),
     ("a tenth of the steps", _train(steps="steps // 10")),
     ("gradients never cleared", _train(zero_grad="pass")),
 ]
@@ -604,22 +604,83 @@ def test_reference_pieces_agree_with_each_other(ref) -> None:
     assert torch.equal(mods["proj"](out).argmax(-1), predicted)
 
 
-def test_judge_reads_the_answers_from_the_questions() -> None:
-    train_src, train_tgt, test_src, test_tgt = spec_module.heldout_problems(500, 50, np.random.default_rng(0))
+def test_judge_reads_the_answers_from_the_questions(ref) -> None:
+    train_src, train_tgt, test_src, test_tgt = heldout_addition(500, 50, spec_module.DIGITS, np.random.default_rng(0))
     assert len(train_src) == len(train_tgt) == 500 and len(test_src) == 50
     assert not set(ADDITION_VOCAB.decode(test_src)) & set(ADDITION_VOCAB.decode(train_src))
     answers = spec_module.answers_of(torch.from_numpy(test_src))
     np.testing.assert_array_equal(answers, test_tgt[:, 1:])
-    kw = {"test_src": torch.from_numpy(test_src), "steps": 400}
+
+    # A decoder stand-in that answers from a table: the judge decodes with the reference's
+    # greedy_decode on the modules it builds and loads itself, and compares with the true answers.
+    decoded = {"rows": torch.from_numpy(answers)}
+    stub = types.SimpleNamespace(make_seq2seq=ref.make_seq2seq, ACCURACY_BAR=0.8,
+                                 greedy_decode=lambda src, max_len, **modules: decoded["rows"])
     judge = get_spec(ASSIGNMENT).functions[TRAINING].judge
-    ref_stub = type("Ref", (), {"ACCURACY_BAR": 0.8})
-    assert judge(ref_stub, kw, torch.from_numpy(answers)) is None
-    wrong = torch.from_numpy(answers).clone()
+    kw = {"test_src": torch.from_numpy(test_src), "steps": 400}
+    weights = spec_module.trained_weights(ref.make_seq2seq(3))
+    assert judge(stub, kw, weights) is None
+    wrong = decoded["rows"].clone()
     wrong[:15, 0] = (wrong[:15, 0] + 1) % 10 + 2  # 15 of 50 wrong: 70 %
-    assert "70.0%" in judge(ref_stub, kw, wrong) and "the bar is 80%" in judge(ref_stub, kw, wrong)
-    assert "shape" in judge(ref_stub, kw, torch.from_numpy(test_tgt))
-    assert "dtype" in judge(ref_stub, kw, torch.from_numpy(answers).double())
-    assert "None" in judge(ref_stub, kw, None)
+    decoded["rows"] = wrong
+    verdict = judge(stub, kw, weights)
+    assert "70.0%" in verdict and "the bar is 80%" in verdict, verdict
+
+
+def test_the_grader_decodes_with_modules_of_its_own(ref) -> None:
+    """The trained weights are loaded, number for number, into modules the grader builds; the
+    returned objects' own code is not used (their forward may do anything)."""
+    student = ref.make_seq2seq(11)
+    weights = spec_module.trained_weights(student)
+    mine, problem = spec_module.load_trained(ref, weights)
+    assert problem is None
+    for key in spec_module.MODULES:
+        assert type(mine[key]) is type(ref.make_seq2seq(0)[key]) and mine[key] is not student[key]
+        for (name, p), q in zip(mine[key].named_parameters(), student[key].parameters(), strict=True):
+            assert torch.equal(p, q), (key, name)
+
+    class Cheating(torch.nn.Linear):
+        def forward(self, x):  # pragma: no cover - must never run
+            raise AssertionError("the grader ran the student's module")
+
+    cheat = dict(student, proj=Cheating(128, len(ADDITION_VOCAB)))
+    _, _, test_src, _ = heldout_addition(100, 20, spec_module.DIGITS, np.random.default_rng(1))
+    verdict = get_spec(ASSIGNMENT).functions[TRAINING].judge(
+        ref, {"test_src": torch.from_numpy(test_src), "steps": 400}, spec_module.trained_weights(cheat))
+    assert "the bar is 60%" in verdict  # untrained: judged on its weights, decoded by the grader
+
+
+@pytest.mark.parametrize(("returned", "message"), [
+    (None, "returned None"),
+    (torch.zeros(200, 3, dtype=torch.long), "predictions? return the trained modules"),
+    ({"encoder": torch.nn.GRU(32, 128)}, "with the keys"),
+    ("hidden 64", "has shape (192, 32), expected (384, 32)"),
+    ("a tensor for proj", "'proj' is a Tensor, not a module"),
+])
+def test_wrong_returns_are_named(ref, returned, message) -> None:
+    if returned == "hidden 64":
+        returned = ref.make_seq2seq(0, hidden_size=64)
+    elif returned == "a tensor for proj":
+        returned = dict(ref.make_seq2seq(0), proj=torch.zeros(3))
+    spec = get_spec(ASSIGNMENT).functions[TRAINING]
+    _, _, test_src, _ = heldout_addition(100, 20, spec_module.DIGITS, np.random.default_rng(1))
+    outcome = judge_run(spec, ref, {"train_src": None, "steps": 400, "test_src": torch.from_numpy(test_src)},
+                        returned)
+    assert not outcome.passed and message in outcome.message, outcome.message
+
+
+def test_the_training_function_never_sees_the_test_questions() -> None:
+    """The held-out questions stay with the grader (held back from the call)."""
+    source = """
+def train_model(train_src, train_tgt, steps, seed, **extra):
+    global SEEN
+    SEEN = sorted(extra)
+    return make_seq2seq(seed)
+"""
+    ns = student_namespace(ASSIGNMENT)
+    exec(compile(source, "<spy>", "exec"), ns)  # noqa: S102
+    outcome = grade_namespace(ASSIGNMENT, ns, seed=SEED, only=(TRAINING,))[TRAINING]
+    assert ns["SEEN"] == [] and not outcome.passed and "the bar is" in outcome.message
 
 
 def test_notebook_constants_agree_with_the_spec(ref) -> None:
@@ -643,7 +704,7 @@ def test_visible_tests_pass_with_the_reference() -> None:
     ran = 0
     for cell in _visible_cells():
         source = cell.source.split("### BEGIN HIDDEN TESTS")[0]
-        if "train_and_predict(" in source and cell.metadata["nbgrader"].get("grade"):
+        if "train_model(" in source and cell.metadata["nbgrader"].get("grade"):
             continue
         try:
             exec(compile(source, cell.metadata["nbgrader"]["grade_id"], "exec"), ns)  # noqa: S102
@@ -677,6 +738,6 @@ def test_broken_training_fails_the_judge(label: str) -> None:
 
 
 def test_the_training_run_has_no_stand_ins() -> None:
-    """train_and_predict trains with the student's own loss and decoder (see the spec): a stand-in
-    loss would have no gradient, and a stand-in decoder could return the reference's predictions."""
+    """train_model trains with the student's own loss (see the spec): a stand-in loss would have
+    no gradient."""
     assert get_spec(ASSIGNMENT).functions[TRAINING].uses == ()

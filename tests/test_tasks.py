@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from autograder.numerics import numerical_gradient, sigmoid
-from autograder.tasks import ADDITION_VOCAB, addition_task, recall_task
+from autograder.tasks import ADDITION_VOCAB, addition_task, heldout_addition, recall_task
 
 
 def test_recall_labels_are_the_first_symbol_and_reproducible() -> None:
@@ -34,6 +34,20 @@ def test_reversed_input_is_the_mirror_image() -> None:
     rev = addition_task(20, 2, np.random.default_rng(3), reverse=True)
     np.testing.assert_array_equal(rev.src, plain.src[:, ::-1])
     np.testing.assert_array_equal(rev.tgt, plain.tgt)
+
+
+def test_heldout_problems_never_share_a_question_and_are_reproducible() -> None:
+    train_src, train_tgt, test_src, test_tgt = heldout_addition(3000, 100, 2, np.random.default_rng(5))
+    assert train_src.shape == (3000, 5) and train_tgt.shape == (3000, 4)
+    assert test_src.shape == (100, 5) and test_tgt.shape == (100, 4)
+    train_q = set(ADDITION_VOCAB.decode(train_src))
+    assert not train_q & set(ADDITION_VOCAB.decode(test_src))
+    assert len(train_q) > 1000  # drawn at random, not one question repeated
+    again = heldout_addition(3000, 100, 2, np.random.default_rng(5))
+    for a, b in zip((train_src, train_tgt, test_src, test_tgt), again, strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="ask for fewer"):
+        heldout_addition(200, 90, 1, np.random.default_rng(6))  # only 100 one-digit questions
 
 
 def test_vocab_rejects_what_it_cannot_encode() -> None:

@@ -3,7 +3,7 @@
 The students write, with ``torch.nn.GRU`` modules (``batch_first=True``), the encoder
 (``encode``), one decoder step (``decoder_step``), greedy decoding (``greedy_decode``), the
 teacher-forcing loss (``teacher_forcing_loss``) and a training run on the addition task of
-chapter 5 (``train_and_predict``).
+chapter 5 (``train_model``).
 
 Every case builds fresh float64 modules whose parameters are drawn from the case's numpy
 generator (so the cases do not depend on torch's generator, and do not disturb it: the modules are
@@ -15,9 +15,10 @@ vocabulary size (so a one-hot input fits the recurrent layer), the batch size eq
 length (so a time-major input keeps its shape), and both embeddings and both GRUs have the same
 sizes (so swapping them runs). Later cases cover a batch of one and other sizes.
 
-``train_and_predict`` is judged, not compared: it returns greedy predictions on held-out problems
-and earns its points when their exact-match accuracy reaches ``ACCURACY_BAR`` (the notebook states
-it, and its set-up cell defines the same value; a test checks that they agree).
+``train_model`` is judged, not compared: it returns the trained modules, which the grader loads
+into modules of its own and decodes greedily (with the reference) on held-out problems the function
+never saw; it earns its points when the exact-match accuracy reaches ``ACCURACY_BAR`` (the notebook
+states it, and its set-up cell defines the same value; a test checks that they agree).
 
 The mistake catalogues are transformations of the reference (its functions run on transformed
 inputs, with other functions swapped in, or with their outputs post-processed), or outputs computed
@@ -34,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..checks import CheckFailed
 from ..grading import (
     AssignmentSpec,
     FunctionSpec,
@@ -45,7 +47,7 @@ from ..grading import (
     with_inputs,
     with_output,
 )
-from ..tasks import ADDITION_VOCAB, START, addition_task
+from ..tasks import ADDITION_VOCAB, START, heldout_addition
 
 ASSIGNMENT = "05_seq2seq"
 PAD = ADDITION_VOCAB.pad
@@ -144,21 +146,12 @@ def _loss_cases(rng: np.random.Generator) -> list[Inputs]:
     return out
 
 
-def heldout_problems(n_train: int, n_test: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """``n_test`` test problems and ``n_train`` training problems drawn among all the others
-    (questions reversed): (train_src, train_tgt, test_src, test_tgt), int64 arrays."""
-    test = addition_task(n_test, DIGITS, rng, reverse=True)
-    held_out = set(test.questions)
-    draws = addition_task(2 * n_train, DIGITS, rng, reverse=True)
-    keep = np.array([k for k, q in enumerate(draws.questions) if q not in held_out][:n_train])
-    return draws.src[keep], draws.tgt[keep], test.src, test.tgt
-
-
 def _train_cases(rng: np.random.Generator) -> list[Inputs]:
-    train_src, train_tgt, test_src, _ = heldout_problems(N_TRAIN, N_TEST, rng)
+    """One training run on fresh problems; its test questions are held back from the function."""
+    train_src, train_tgt, test_src, _ = heldout_addition(N_TRAIN, N_TEST, DIGITS, rng)
     return [{"train_src": torch.from_numpy(train_src), "train_tgt": torch.from_numpy(train_tgt),
-             "test_src": torch.from_numpy(test_src), "steps": TRAIN_STEPS,
-             "seed": int(rng.integers(2**31))}]
+             "steps": TRAIN_STEPS, "seed": int(rng.integers(2**31)),
+             "test_src": torch.from_numpy(test_src)}]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -471,7 +464,35 @@ TEACHER_FORCING_LOSS = FunctionSpec(
 )
 
 
-# train_and_predict ------------------------------------------------------------------------------
+# train_model ------------------------------------------------------------------------------------
+
+MODULES = ("embedding_enc", "encoder", "embedding_dec", "decoder", "proj")
+
+
+def trained_weights(model: Any) -> dict[str, dict[str, np.ndarray]]:
+    """The plain form of what ``train_model`` returns: each module's parameters as float64 arrays.
+
+    Only the numbers leave the student's code: the grader loads them into modules it builds itself
+    (``make_seq2seq`` of the source notebook) and decodes with the reference, so that a returned
+    object's own code (a subclass with its own ``forward``, say) never decides the grade.
+    """
+    if model is None:
+        raise CheckFailed("`train_model` returned None: did you forget `return model`?")
+    if not isinstance(model, dict):
+        hint = " (predictions? return the trained modules instead)" if hasattr(model, "shape") else ""
+        raise CheckFailed(f"`train_model` returned a {type(model).__name__}{hint}; return the dict "
+                          f"of the five trained modules that make_seq2seq built: {', '.join(MODULES)}")
+    if set(model) != set(MODULES):
+        raise CheckFailed(f"`train_model` returned a dict with the keys {sorted(map(str, model))}; "
+                          f"return the dict make_seq2seq built, with the keys {', '.join(MODULES)}")
+    weights = {}
+    for key in MODULES:
+        module = model[key]
+        if not isinstance(module, nn.Module):
+            raise CheckFailed(f"`train_model`'s {key!r} is a {type(module).__name__}, not a module")
+        weights[key] = {name: value.detach().cpu().to(torch.float64).numpy().copy()
+                        for name, value in module.state_dict().items()}
+    return weights
 
 
 def answers_of(test_src: Any) -> np.ndarray:
@@ -483,52 +504,64 @@ def answers_of(test_src: Any) -> np.ndarray:
     return ADDITION_VOCAB.encode(sums, DIGITS + 1)
 
 
-def exact_match(predictions: Any, answers: np.ndarray) -> tuple[float | None, str | None]:
-    """(accuracy, None), or (None, what is wrong with the predictions' type or shape)."""
-    if predictions is None:
-        return None, "`train_and_predict` returned None: did you forget a `return` statement?"
-    if hasattr(predictions, "detach") and hasattr(predictions, "numpy"):
-        predictions = predictions.detach().cpu().numpy()
-    if not isinstance(predictions, np.ndarray):
-        return None, (f"`train_and_predict` returned a {type(predictions).__name__}; return the "
-                      "predicted ids as a LongTensor (N, T - 1)")
-    if predictions.shape != answers.shape:
-        hint = ""
-        if predictions.ndim == 3:
-            hint = " (logits? return their argmax over the vocabulary)"
-        elif predictions.shape == (answers.shape[0], answers.shape[1] + 1):
-            hint = " (the start symbol is included? return only the predicted tokens)"
-        return None, (f"the predictions have shape {tuple(predictions.shape)}, expected "
-                      f"{tuple(answers.shape)}: one row of T - 1 = {answers.shape[1]} ids per test "
-                      f"question{hint}")
-    if not np.issubdtype(predictions.dtype, np.integer):
-        return None, f"the predictions have dtype {predictions.dtype}; return token ids (torch.long)"
-    return float((predictions == answers).all(axis=1).mean()), None
+def exact_match(predictions: Any, answers: np.ndarray) -> float:
+    """Fraction of the rows of ``predictions`` (N, T - 1) equal to ``answers`` in every position."""
+    return float((np.asarray(predictions) == answers).all(axis=1).mean())
+
+
+def load_trained(ref: Reference, weights: Any) -> tuple[Inputs | None, str | None]:
+    """(modules, None): the grader's own ``make_seq2seq`` modules holding the trained weights; or
+    (None, what is wrong with them)."""
+    model = ref.make_seq2seq(0)
+    if not isinstance(weights, dict) or set(weights) != set(MODULES):
+        return None, "`train_model` must return the dict of the five modules that make_seq2seq built"
+    for key in MODULES:
+        theirs = weights[key]
+        mine = model[key].state_dict()
+        if not isinstance(theirs, dict) or set(theirs) != set(mine):
+            got = sorted(theirs) if isinstance(theirs, dict) else type(theirs).__name__
+            return None, (f"the trained {key!r} has the parameters {got}, expected {sorted(mine)}: "
+                          "build the model with make_seq2seq(seed)")
+        for name, value in theirs.items():
+            shape = tuple(np.shape(value))
+            if shape != tuple(mine[name].shape):
+                return None, (f"the trained {key}.{name} has shape {shape}, expected "
+                              f"{tuple(mine[name].shape)}: build the model with make_seq2seq(seed) "
+                              "and keep its sizes")
+            mine[name] = torch.as_tensor(np.asarray(value, dtype=np.float64)).to(mine[name].dtype)
+        model[key].load_state_dict(mine)
+    return model, None
 
 
 def _judge_training(ref: Reference, kw: Inputs, got: Any) -> str | None:
-    accuracy, problem = exact_match(got, answers_of(kw["test_src"]))
+    model, problem = load_trained(ref, got)
     if problem:
         return problem
+    with torch.no_grad():
+        predictions = ref.greedy_decode(kw["test_src"], **model, max_len=DIGITS + 1)
+    accuracy = exact_match(predictions, answers_of(kw["test_src"]))
     bar = float(getattr(ref, "ACCURACY_BAR", ACCURACY_BAR))
     if accuracy < bar:
         return (f"exact-match accuracy {accuracy:.1%} on {len(kw['test_src'])} held-out problems after "
-                f"{kw['steps']} training steps; the bar is {bar:.0%}. Check the training step "
-                "(zero_grad, backward, step), the learning rate, and that the loss is the one of "
-                "teacher_forcing_loss")
+                f"{kw['steps']} training steps (decoded greedily by the grader); the bar is "
+                f"{bar:.0%}. Check the training step (zero_grad, backward, step), the learning rate, "
+                "and that the loss is the one of teacher_forcing_loss")
     return None
 
 
-# No ``uses``: the run trains with the student's own loss and decoder. Reference stand-ins cannot
-# serve here: a loss must be differentiated (a recorded or sealed value has no gradient), and the
-# sandbox's sealed answers identify modules by type only, so a stand-in greedy_decode would hand
-# back the reference's predictions whatever the student's training did.
-TRAIN_AND_PREDICT = FunctionSpec(
-    "train_and_predict",
+# No ``uses``: the run trains with the student's own loss. Reference stand-ins cannot serve here: a
+# loss must be differentiated (a recorded or sealed value has no gradient). The function never sees
+# the test questions (held back), and returns the trained modules, not predictions: the grader
+# decodes with its own modules and the reference's greedy_decode, so neither computing the answers
+# by arithmetic nor memorising a test set can earn the points.
+TRAIN_MODEL = FunctionSpec(
+    "train_model",
     _train_cases,
     judge=_judge_training,
+    held_back=("test_src",),
+    plain=trained_weights,
 )
 
 
 SPEC = AssignmentSpec.of(ASSIGNMENT, ENCODE, DECODER_STEP, GREEDY_DECODE, TEACHER_FORCING_LOSS,
-                         TRAIN_AND_PREDICT)
+                         TRAIN_MODEL)
