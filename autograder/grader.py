@@ -194,19 +194,32 @@ def build_job(info: AssignmentInfo, student_nb: Any, seeds: dict[str, int], cell
     return job, code, answers, flags
 
 
-def seal_reference_parts(spec: Any, ref: Any, seeds: dict[str, int], folder: Path) -> None:
+class CasesOf:
+    """The random cases of each function for one submission, drawn once from its seed and shared
+    by the sealing of reference parts and the grading (the cases are never modified: both work on
+    deep copies)."""
+
+    def __init__(self, spec: Any, seeds: dict[str, int]) -> None:
+        self.spec, self.seeds, self.drawn = spec, seeds, {}
+
+    def __call__(self, name: str) -> list[dict[str, Any]]:
+        if name not in self.drawn:
+            with _CASES_LOCK:  # case generators may seed torch's global generator: one at a time
+                self.drawn[name] = self.spec.functions[name].cases(np.random.default_rng(self.seeds[name]))
+        return self.drawn[name]
+
+
+def seal_reference_parts(spec: Any, ref: Any, cases_of: CasesOf, folder: Path) -> None:
     """For each function that calls graded parts, seal the reference parts' answers along the
     reference's own calls on this submission's test inputs (see :mod:`autograder.oracle`)."""
     folder.mkdir(exist_ok=True)
-    for name, seed in seeds.items():
+    for name in cases_of.seeds:
         fspec = spec.functions[name]
         if not fspec.uses:
             continue
-        with _CASES_LOCK:
-            cases = fspec.cases(np.random.default_rng(seed))
         table = SealedTable()
         parts = {u: getattr(ref, u) for u in fspec.uses}
-        for inputs in cases:
+        for inputs in cases_of(name):
             try:
                 trace_reference(getattr(ref, name), parts, inputs, table)
             except Exception:  # noqa: BLE001 - a case the reference cannot trace gets no sealed answers
@@ -283,7 +296,8 @@ def grade_submission(
         (job_dir / "out").mkdir()
         ref = load_reference(info.name, course)
         spec = get_spec(info.name)
-        seal_reference_parts(spec, ref, seeds, job_dir / "oracle")
+        cases_of = CasesOf(spec, seeds)
+        seal_reference_parts(spec, ref, cases_of, job_dir / "oracle")
         run = run_job(job_dir, limits, sandbox)
         cells, records, done = _read_cell_log(job_dir / "out" / "cells.jsonl")
         result.cells = cells
@@ -325,7 +339,7 @@ def grade_submission(
                 outcomes[fn] = Outcome(fn, False, "the recorded output was tampered with")
                 result.flags.append(f"tampered record for {fn}")
                 continue
-            outcomes[fn] = grade_recording(spec.functions[fn], ref, record)
+            outcomes[fn] = grade_recording(spec.functions[fn], ref, record, cases=cases_of(fn))
             if "ran for more than" in outcomes[fn].message:
                 result.flags.append(f"`{fn}` ran past the {cell_timeout:.0f} s limit on one input")
         for part, test in zip(result.parts, info.tests, strict=True):

@@ -310,12 +310,17 @@ def passed_outcome(spec: FunctionSpec, n_cases: int) -> Outcome:
     return Outcome(spec.name, True, f"`{spec.name}` {verb} {cases}", cases=n_cases)
 
 
-def grade_recording(spec: FunctionSpec, ref: Reference, record: Mapping[str, Any]) -> Outcome:
-    """Grade what the sandboxed runner recorded for one function (see :mod:`autograder.runner`)."""
+def grade_recording(spec: FunctionSpec, ref: Reference, record: Mapping[str, Any],
+                    cases: Sequence[Inputs] | None = None) -> Outcome:
+    """Grade what the sandboxed runner recorded for one function (see :mod:`autograder.runner`).
+
+    ``cases`` are the function's cases for the record's seed when the caller has drawn them already.
+    """
     if record.get("error"):
         return Outcome(spec.name, False, str(record["error"]))
-    with _CASES_LOCK:  # case generators may seed torch's global generator: one at a time
-        cases = spec.cases(np.random.default_rng(int(record["seed"])))
+    if cases is None:
+        with _CASES_LOCK:  # case generators may seed torch's global generator: one at a time
+            cases = spec.cases(np.random.default_rng(int(record["seed"])))
     recorded = list(record.get("cases", []))
     for k, inputs in enumerate(cases, start=1):
         where = f"hidden case {k} of {len(cases)} ({describe_inputs(inputs)})"
