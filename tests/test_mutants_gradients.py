@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import student_namespace
 
 from autograder.grading import grade_namespace
 from autograder.reference import load_reference
@@ -239,7 +240,8 @@ def reference():
 
 
 def _namespace(reference, source: str | None = None) -> dict:
-    ns = dict(vars(reference))
+    """A student who wrote the reference (cells run afresh), with ``source`` run after it."""
+    ns = student_namespace(ASSIGNMENT)
     if source is not None:
         exec(compile(source, "<mutant>", "exec"), ns)  # noqa: S102 - test-owned source strings
     return ns

@@ -13,11 +13,11 @@ differences, its forward pass against ``torch.nn.RNN`` and its BPTT against ``to
 from __future__ import annotations
 
 import textwrap
-import types
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import student_namespace
 
 from autograder.checks import CheckFailed
 from autograder.grading import grade_function, grade_namespace, hidden_check
@@ -49,26 +49,13 @@ def _cells(notebook: Path) -> dict:
     return ns
 
 
-@pytest.fixture(scope="module")
-def student_cells(ref) -> dict:
-    """A student who wrote the reference: setup and solution cells executed afresh."""
-    ns = _cells(source_notebook(ASSIGNMENT, REPO))
-    assert set(GRADED) <= set(ns) and set(GRADED) <= set(vars(ref))
-    return ns
-
-
-def _student(student_cells: dict, source: str | None = None) -> dict:
-    ns = dict(student_cells)
-    # Rebind the functions to this copy, so that a mutant rnn_cell is what rnn_forward calls.
-    ns.update(_cells_rebound(ns))
+def _student(source: str | None = None) -> dict:
+    """A student who wrote the reference (cells run afresh), with ``source`` run after it."""
+    ns = student_namespace(ASSIGNMENT)
+    assert set(GRADED) <= set(ns)
     if source is not None:
         exec(compile(textwrap.dedent(source), "<mutant>", "exec"), ns)  # noqa: S102
     return ns
-
-
-def _cells_rebound(ns: dict) -> dict:
-    return {name: types.FunctionType(ns[name].__code__, ns, name, ns[name].__defaults__)
-            for name in GRADED}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -463,17 +450,17 @@ def test_every_function_has_enough_mutants() -> None:
         assert len(group) >= 5
 
 
-def test_the_reference_gets_full_marks(student_cells) -> None:
+def test_the_reference_gets_full_marks() -> None:
     for seed in SEEDS:
-        results = grade_namespace(ASSIGNMENT, _student(student_cells), seed=seed)
+        results = grade_namespace(ASSIGNMENT, _student(), seed=seed)
         assert set(results) == set(GRADED)
         assert all(r.passed for r in results.values()), {k: r.message for k, r in results.items()}
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize(("fn", "source", "diagnosis"), MUTANTS)
-def test_mutant_fails_alone_with_its_diagnosis(student_cells, fn, source, diagnosis, seed) -> None:
-    results = grade_namespace(ASSIGNMENT, _student(student_cells, source), seed=seed)
+def test_mutant_fails_alone_with_its_diagnosis(fn, source, diagnosis, seed) -> None:
+    results = grade_namespace(ASSIGNMENT, _student(source), seed=seed)
     failed = sorted(name for name, r in results.items() if not r.passed)
     assert failed == [fn], {name: r.message for name, r in results.items()}
     outcome = results[fn]
@@ -483,11 +470,11 @@ def test_mutant_fails_alone_with_its_diagnosis(student_cells, fn, source, diagno
         assert outcome.diagnosis in outcome.message
 
 
-def test_most_mutants_get_a_specific_diagnosis(student_cells) -> None:
+def test_most_mutants_get_a_specific_diagnosis() -> None:
     diagnosed = 0
     for param in MUTANTS:
         fn, source, _ = param.values
-        outcome = grade_namespace(ASSIGNMENT, _student(student_cells, source), seed=0, only=[fn])[fn]
+        outcome = grade_namespace(ASSIGNMENT, _student(source), seed=0, only=[fn])[fn]
         assert not outcome.passed
         diagnosed += outcome.diagnosis is not None
     assert diagnosed >= 0.8 * len(MUTANTS), f"{diagnosed} of {len(MUTANTS)} diagnosed"
@@ -504,8 +491,8 @@ def test_most_mutants_get_a_specific_diagnosis(student_cells) -> None:
         (BACKWARD_MUTANTS[10][1], "missing keys ['dh0']"),
     ],
 )
-def test_undiagnosed_mutants_still_get_a_useful_message(student_cells, source, needle) -> None:
-    (result,) = [r for r in grade_namespace(ASSIGNMENT, _student(student_cells, source)).values()
+def test_undiagnosed_mutants_still_get_a_useful_message(source, needle) -> None:
+    (result,) = [r for r in grade_namespace(ASSIGNMENT, _student(source)).values()
                  if not r.passed]
     assert needle in result.message
 
@@ -604,15 +591,15 @@ CORRECT_VARIANTS = [
 
 @pytest.mark.parametrize(("fn", "source"), [pytest.param(f, s, id=f"{f}-{n}")
                                             for f, n, s in CORRECT_VARIANTS])
-def test_correct_but_different_answers_get_full_marks(student_cells, fn, source) -> None:
+def test_correct_but_different_answers_get_full_marks(fn, source) -> None:
     for seed in SEEDS:
-        results = grade_namespace(ASSIGNMENT, _student(student_cells, source), seed=seed)
+        results = grade_namespace(ASSIGNMENT, _student(source), seed=seed)
         assert all(r.passed for r in results.values()), {k: r.message for k, r in results.items()}
 
 
-def test_a_broken_cell_costs_only_the_cells_points(student_cells) -> None:
+def test_a_broken_cell_costs_only_the_cells_points() -> None:
     """rnn_forward calls the broken rnn_cell by name, yet passes: the reference stands in."""
-    ns = _student(student_cells, CELL_MUTANTS[3][1])  # no bias
+    ns = _student(CELL_MUTANTS[3][1])  # no bias
     x, h0 = np.ones((1, 2, 3)), np.zeros((1, 4))
     W_xh, W_hh, b_h = np.full((3, 4), 0.1), np.eye(4), np.full(4, 0.5)
     own = ns["rnn_forward"](x, h0, W_xh, W_hh, b_h)
@@ -632,8 +619,8 @@ def test_untouched_exercise_fails_everywhere_with_not_implemented() -> None:
         assert not outcome.passed and "not implemented yet" in outcome.message
 
 
-def test_hidden_check_raises_for_students_and_passes_the_reference(student_cells) -> None:
-    ns = _student(student_cells, FORWARD_MUTANTS[0][1])
+def test_hidden_check_raises_for_students_and_passes_the_reference() -> None:
+    ns = _student(FORWARD_MUTANTS[0][1])
     with pytest.raises(CheckFailed, match="only the last hidden state"):
         hidden_check(ASSIGNMENT, "rnn_forward", ns["rnn_forward"], namespace=ns)
     assert hidden_check(ASSIGNMENT, "rnn_cell", ns["rnn_cell"], namespace=ns) is None
