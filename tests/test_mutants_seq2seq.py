@@ -669,6 +669,13 @@ def test_wrong_returns_are_named(ref, returned, message) -> None:
     assert not outcome.passed and message in outcome.message, outcome.message
 
 
+def test_unreadable_weights_get_a_message_not_a_crash(ref) -> None:
+    weights = spec_module.trained_weights(ref.make_seq2seq(0))
+    weights["proj"]["bias"] = np.array(["x"] * len(ADDITION_VOCAB))  # what a tampered runner could send
+    _, problem = spec_module.load_trained(ref, weights)
+    assert problem == "the trained proj.bias is not an array of numbers"
+
+
 def test_the_training_function_never_sees_the_test_questions() -> None:
     """The held-out questions stay with the grader (held back from the call)."""
     source = """

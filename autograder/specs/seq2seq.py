@@ -528,7 +528,10 @@ def load_trained(ref: Reference, weights: Any) -> tuple[Inputs | None, str | Non
                 return None, (f"the trained {key}.{name} has shape {shape}, expected "
                               f"{tuple(mine[name].shape)}: build the model with make_seq2seq(seed) "
                               "and keep its sizes")
-            mine[name] = torch.as_tensor(np.asarray(value, dtype=np.float64)).to(mine[name].dtype)
+            try:
+                mine[name] = torch.as_tensor(np.asarray(value, dtype=np.float64)).to(mine[name].dtype)
+            except (TypeError, ValueError):
+                return None, f"the trained {key}.{name} is not an array of numbers"
         model[key].load_state_dict(mine)
     return model, None
 
