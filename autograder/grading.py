@@ -76,8 +76,11 @@ class FunctionSpec:
 
     def call(self, fn: Callable[..., Any], inputs: Inputs, **options: Any) -> Any:
         """Call ``fn`` on a case (errors become :class:`CheckFailed`) and make its output plain."""
-        got = call_safely(fn, self.given(inputs), name=self.name, **options)
-        return self.plain(got) if self.plain is not None else got
+        return self.as_plain(call_safely(fn, self.given(inputs), name=self.name, **options))
+
+    def as_plain(self, output: Any) -> Any:
+        """``output`` as the judge reads it (see ``plain``); may raise :class:`CheckFailed`."""
+        return self.plain(output) if self.plain is not None else output
 
     def reference_output(self, ref: Reference, inputs: Inputs) -> Any:
         if self.expected is not None:
@@ -297,7 +300,7 @@ def judge_run(spec: FunctionSpec, ref: Reference, inputs: Inputs, output: Any) -
         raise ValueError(f"`{spec.name}` is compared with the reference, not judged: draw fresh cases")
     where = f"the run above ({describe_inputs(spec.given(inputs))})"
     try:
-        got = spec.plain(output) if spec.plain is not None else output
+        got = spec.as_plain(output)
     except CheckFailed as exc:
         return Outcome(spec.name, False, f"{where}: {exc}", cases=1)
     failed = judge_output(spec, ref, inputs, got, where=where, case=1)
@@ -311,16 +314,11 @@ def passed_outcome(spec: FunctionSpec, n_cases: int) -> Outcome:
 
 
 def grade_recording(spec: FunctionSpec, ref: Reference, record: Mapping[str, Any],
-                    cases: Sequence[Inputs] | None = None) -> Outcome:
-    """Grade what the sandboxed runner recorded for one function (see :mod:`autograder.runner`).
-
-    ``cases`` are the function's cases for the record's seed when the caller has drawn them already.
-    """
+                    cases: Sequence[Inputs]) -> Outcome:
+    """Grade what the sandboxed runner recorded for one function (see :mod:`autograder.runner`):
+    ``cases`` are the function's cases for the record's seed (the grader draws them once)."""
     if record.get("error"):
         return Outcome(spec.name, False, str(record["error"]))
-    if cases is None:
-        with _CASES_LOCK:  # case generators may seed torch's global generator: one at a time
-            cases = spec.cases(np.random.default_rng(int(record["seed"])))
     recorded = list(record.get("cases", []))
     for k, inputs in enumerate(cases, start=1):
         where = f"hidden case {k} of {len(cases)} ({describe_inputs(inputs)})"

@@ -239,7 +239,7 @@ def reference():
     return load_reference(ASSIGNMENT, root=ROOT)
 
 
-def _namespace(reference, source: str | None = None) -> dict:
+def _namespace(source: str | None = None) -> dict:
     """A student who wrote the reference (cells run afresh), with ``source`` run after it."""
     ns = student_namespace(ASSIGNMENT)
     if source is not None:
@@ -254,8 +254,8 @@ def _function_of(source: str) -> str:
     raise AssertionError("no graded function in this source")
 
 
-def test_reference_gets_full_marks(reference):
-    results = grade_namespace(ASSIGNMENT, _namespace(reference), seed=1)
+def test_reference_gets_full_marks():
+    results = grade_namespace(ASSIGNMENT, _namespace(), seed=1)
     assert set(results) == set(FUNCTIONS)
     assert all(r.passed for r in results.values()), {k: r.message for k, r in results.items()}
 
@@ -263,8 +263,8 @@ def test_reference_gets_full_marks(reference):
 @pytest.mark.parametrize(
     ("target", "label"), [(t, label) for t, group in MUTANTS.items() for label in group]
 )
-def test_mutant_fails_only_its_function(reference, target, label):
-    ns = _namespace(reference, MUTANTS[target][label])
+def test_mutant_fails_only_its_function(target, label):
+    ns = _namespace(MUTANTS[target][label])
     results = grade_namespace(ASSIGNMENT, ns, seed=3)
     assert not results[target].passed, f"mutant {label!r} of {target} was not caught"
     for name, outcome in results.items():
@@ -272,11 +272,11 @@ def test_mutant_fails_only_its_function(reference, target, label):
             assert outcome.passed, f"mutant {label!r} of {target} also failed {name}: {outcome.message}"
 
 
-def test_most_mutants_are_diagnosed(reference):
+def test_most_mutants_are_diagnosed():
     diagnosed, undiagnosed = 0, []
     for target, group in MUTANTS.items():
         for label, source in group.items():
-            outcome = grade_namespace(ASSIGNMENT, _namespace(reference, source), seed=5, only=[target])[target]
+            outcome = grade_namespace(ASSIGNMENT, _namespace(source), seed=5, only=[target])[target]
             assert not outcome.passed
             if outcome.diagnosis is not None:
                 diagnosed += 1
@@ -288,25 +288,25 @@ def test_most_mutants_are_diagnosed(reference):
 
 
 @pytest.mark.parametrize("label", list(CORRECT_VARIANTS))
-def test_correct_variants_get_full_marks(reference, label):
+def test_correct_variants_get_full_marks(label):
     source = CORRECT_VARIANTS[label]
     target = _function_of(source)
-    ns = _namespace(reference, source)
+    ns = _namespace(source)
     results = grade_namespace(ASSIGNMENT, ns, seed=7)
     assert all(r.passed for r in results.values()), {k: r.message for k, r in results.items()}
     assert results[target].cases > 1
 
 
 @pytest.mark.parametrize("seed", [0, 11, 12345])
-def test_mutants_caught_for_any_seed(reference, seed):
+def test_mutants_caught_for_any_seed(seed):
     """Hidden cases are fresh each time a student submits: every mutant must fail for any seed."""
     for target, group in MUTANTS.items():
         for label, source in group.items():
-            outcome = grade_namespace(ASSIGNMENT, _namespace(reference, source), seed=seed, only=[target])[target]
+            outcome = grade_namespace(ASSIGNMENT, _namespace(source), seed=seed, only=[target])[target]
             assert not outcome.passed, f"{target}: mutant {label!r} passed with seed {seed}"
 
 
-def test_specific_diagnoses(reference):
+def test_specific_diagnoses():
     """A few mistakes must be named precisely (the message is what the student reads)."""
     expectations = {
         ("clip_grad_norm", "per-array norm"): "each array by its own norm",
@@ -319,7 +319,7 @@ def test_specific_diagnoses(reference):
         ("jacobian_product_norm", "product of norms"): "product of the norms",
     }
     for (target, label), phrase in expectations.items():
-        outcome = grade_namespace(ASSIGNMENT, _namespace(reference, MUTANTS[target][label]), seed=9,
+        outcome = grade_namespace(ASSIGNMENT, _namespace(MUTANTS[target][label]), seed=9,
                                   only=[target])[target]
         assert outcome.diagnosis is not None and phrase in outcome.diagnosis, (label, outcome.message)
 
