@@ -17,7 +17,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # The venv's tools first (nbgrader calls `alembic` by name).
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help venv sysdeps book serve test test-fast exercises lint clean hub
+.PHONY: help venv sysdeps book page serve test test-fast exercises lint clean hub
 
 help:
 	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
@@ -43,7 +43,14 @@ $(MATHJAX_DIR)/tex-chtml.js:
 
 book: venv $(MATHJAX_DIR)/tex-chtml.js
 	@echo "==> building the book (every chapter is executed; cached outputs are reused when unchanged)"
-	$(BIN)/jupyter-book build --all -W --keep-going .
+	RNNCOURSE_BUILD=1 $(BIN)/jupyter-book build --all -W --keep-going .
+
+# One page alone, while writing it: `make page PAGE=03_lstm` builds the landing page and that page
+# into _build/page-03_lstm/_build/html (its own execution cache; links to other chapters only warn).
+page: venv $(MATHJAX_DIR)/tex-chtml.js
+	@test -n "$(PAGE)" || { echo "usage: make page PAGE=03_lstm"; exit 2; }
+	@mkdir -p _build && printf 'format: jb-book\nroot: book/intro\nchapters:\n  - file: book/$(PAGE)\n' > _build/toc-$(PAGE).yml
+	RNNCOURSE_BUILD=1 $(BIN)/jupyter-book build . --toc _build/toc-$(PAGE).yml --path-output _build/page-$(PAGE)
 
 serve: book
 	@echo "==> serving _build/html on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
