@@ -17,7 +17,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # The venv's tools first (nbgrader calls `alembic` by name).
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help venv sysdeps book page serve test test-fast exercises lint clean hub
+.PHONY: help venv sysdeps book page serve test test-fast exercises student-dist lint clean hub
 
 help:
 	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
@@ -59,6 +59,12 @@ serve: book
 # Regenerate the student notebooks from the nbgrader sources (never edit exercises/ by hand).
 exercises: venv
 	for a in $(ASSIGNMENTS); do $(BIN)/nbgrader generate_assignment "$$a" --force --no-db --log-level=WARN || exit 1; done
+
+# The student distribution (released notebooks, the student-safe package, environment, README; no
+# solutions): push $(STUDENT_DIST) to the students' repository that the launch buttons clone.
+STUDENT_DIST ?= _build/student
+student-dist: exercises
+	$(PY) tools/student_dist.py --out $(STUDENT_DIST)
 
 # System packages the tests need: bubblewrap (the grader's sandbox), chromium (browser tests). Installed with apt-get when
 # run as root (CI, containers); otherwise the command to run is printed.

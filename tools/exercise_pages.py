@@ -20,7 +20,10 @@ dependency of its page and rebuilds it. Configuration (``_config.yml``, ``sphinx
 ``exercise_hub_url``
     the JupyterHub's address, e.g. ``https://hub.example.edu`` (empty: no launch button);
 ``exercise_repository_url`` / ``exercise_branch``
-    the repository nbgitpuller clones; default: the book's ``repository: url`` and ``branch``.
+    the repository nbgitpuller clones: the *student distribution* built by
+    ``tools/student_dist.py`` (released notebooks and the student-safe package, no solutions),
+    never the course repository, which holds ``solutions/``. The build warns (``-W``: fails) when
+    this is the book's own ``repository: url`` or a local folder holding ``solutions/``.
 
 The extension also removes duplicated inline scripts from every page: sphinx-thebe's configuration
 script is registered twice under Sphinx 7 (once with the file name ``None``, once with ``""``), and
@@ -45,9 +48,34 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-__version__ = "1.0"
+__version__ = "1.1"
 REPO = Path(__file__).resolve().parents[1]
+#: the repository the launch buttons clone by default: the student distribution (tools/student_dist.py)
+STUDENT_REPOSITORY = "https://github.com/rnn-course/rnn-course-student"
 logger = logging.getLogger(__name__)
+
+
+def _normalise(url: str) -> str:
+    return url.strip().rstrip("/").removesuffix(".git").lower()
+
+
+def solutions_problem(repository_url: str, course_repository_url: str = "") -> str | None:
+    """Why ``repository_url`` must not be what students clone, or None when it may be.
+
+    It may not be the course repository (which holds ``solutions/``) nor a local folder or
+    ``file://`` URL of a repository that holds ``solutions/``.
+    """
+    if not repository_url:
+        return None
+    if course_repository_url and _normalise(repository_url) == _normalise(course_repository_url):
+        return (f"the launch repository {repository_url} is the course repository, which holds solutions/ "
+                "(every solution and hidden test): students would clone them")
+    parsed = urlparse(repository_url)
+    local = Path(parsed.path) if parsed.scheme in ("", "file") else None
+    if local is not None and (local / "solutions").exists():
+        return (f"the launch repository {repository_url} holds solutions/ (every solution and hidden test): "
+                "students would clone them")
+    return None
 
 
 def repository_name(repository_url: str) -> str:
@@ -113,17 +141,21 @@ class ExerciseNotebook(SphinxDirective):
 
         box = nodes.container(classes=["exercise-launch-box"])
         config = self.config
-        repository = config.exercise_repository_url or config.html_theme_options.get("repository_url", "")
-        branch = config.exercise_branch or config.html_theme_options.get("repository_branch", "") or "main"
+        repository = config.exercise_repository_url
+        if solutions_problem(repository, config.html_theme_options.get("repository_url", "")):
+            repository = ""  # warned once at start (check_launch_repository): never link the solutions
+        branch = config.exercise_branch or "main"
         if config.exercise_hub_url and repository:
             url = launch_url(config.exercise_hub_url, repository, relpath, branch=branch)
             button = nodes.reference("", "", nodes.Text("Open in JupyterHub"), refuri=url,
                                      classes=["sd-btn", "sd-btn-primary", "exercise-launch"])
             box += nodes.paragraph("", "", button)
+        where = (f"[the students' repository]({repository})" if repository
+                 else "the students' repository (ask your instructor)")
         self.parse_markdown(
             f"Or download the student notebook {{download}}`{notebook.name} </{relpath}>` and open it "
-            "in JupyterLab on your own machine, in a clone of the course repository (the notebook "
-            "imports the course's `autograder` package for its visible tests).", box)
+            f"in JupyterLab on your own machine, in a copy of {where}: its README says how to install "
+            "the course's small `autograder` package, which the notebook's visible tests import.", box)
         header = nodes.container(classes=["assignment-header"])
         self.parse_markdown(header_markdown(notebook), header)
         return [box, header]
@@ -148,11 +180,22 @@ def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, contex
     scripts[:] = unique
 
 
+def check_launch_repository(app: Sphinx) -> None:
+    """Refuse (a warning: ``-W`` fails the build) a launch repository that holds the solutions."""
+    problem = solutions_problem(app.config.exercise_repository_url,
+                                app.config.html_theme_options.get("repository_url", ""))
+    if problem:
+        logger.warning(f"exercise_repository_url: {problem}. Build the student distribution with "
+                       "`python tools/student_dist.py`, push it to its own repository and set "
+                       "exercise_repository_url to it; the launch buttons are left out until then.")
+
+
 def setup(app: Sphinx) -> dict:
     app.add_config_value("exercise_hub_url", "", "env", [str])
-    app.add_config_value("exercise_repository_url", "", "env", [str])
+    app.add_config_value("exercise_repository_url", STUDENT_REPOSITORY, "env", [str])
     app.add_config_value("exercise_branch", "", "env", [str])
     app.add_directive("exercise-notebook", ExerciseNotebook)
+    app.connect("builder-inited", check_launch_repository)
     app.connect("html-page-context", drop_duplicate_scripts, priority=900)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}
 
@@ -160,15 +203,28 @@ def setup(app: Sphinx) -> dict:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Print every assignment's nbgitpuller launch link.")
     parser.add_argument("--hub", required=True, help="the JupyterHub's address, e.g. https://hub.example.edu")
-    parser.add_argument("--repo", default="https://github.com/rnn-course/rnn-course",
-                        help="the repository nbgitpuller clones (default: %(default)s)")
+    parser.add_argument("--repo", default=STUDENT_REPOSITORY,
+                        help="the student distribution nbgitpuller clones (tools/student_dist.py; "
+                             "default: %(default)s); never the course repository")
     parser.add_argument("--branch", default="main")
     args = parser.parse_args(argv)
+    problem = solutions_problem(args.repo, _course_repository_url())
+    if problem:
+        parser.exit(1, f"exercise_pages: {problem}; push the student distribution "
+                       "(tools/student_dist.py) and pass its URL\n")
     for folder in sorted(p for p in (REPO / "exercises").iterdir() if p.is_dir()):
         notebook = student_notebook(REPO, folder.name)
         if notebook is not None:
             relpath = notebook.relative_to(REPO).as_posix()
             print(f"{folder.name}\t{launch_url(args.hub, args.repo, relpath, branch=args.branch)}")
+
+
+def _course_repository_url() -> str:
+    """The book's ``repository: url`` in _config.yml (the course repository)."""
+    import yaml
+
+    config = yaml.safe_load((REPO / "_config.yml").read_text()) or {}
+    return str((config.get("repository") or {}).get("url", ""))
 
 
 if __name__ == "__main__":
