@@ -252,14 +252,16 @@ def test_exercise_page_launches_and_downloads_the_student_notebook(page, base_ur
     (notebook,) = notebooks
     cfg = config()
     hub = cfg["sphinx"]["config"]["exercise_hub_url"].rstrip("/")
-    repo_url = cfg["repository"]["url"]
+    # the launch button clones the student distribution, never the course repository (solutions/)
+    repo_url = cfg["sphinx"]["config"]["exercise_repository_url"]
+    assert repo_url.rstrip("/") != cfg["repository"]["url"].rstrip("/")
     links = page.eval_on_selector_all("a.exercise-launch", "links => links.map(a => a.href)")
     assert len(links) == 1, f"{doc}: {len(links)} launch buttons"
     url = urlparse(links[0])
     assert f"{url.scheme}://{url.netloc}{url.path}" == f"{hub}/hub/user-redirect/git-pull"
     query = parse_qs(url.query, strict_parsing=True)
     repo_name = urlparse(repo_url).path.rstrip("/").split("/")[-1].removesuffix(".git")
-    expected = {"repo": [repo_url], "branch": [cfg["repository"].get("branch", "main")],
+    expected = {"repo": [repo_url], "branch": [cfg["sphinx"]["config"].get("exercise_branch") or "main"],
                 "urlpath": [f"lab/tree/{repo_name}/exercises/{assignment}/{notebook.name}"]}
     assert query == expected
     assert "/" not in url.query and ":" not in url.query, f"query values are not URL-encoded: {url.query}"
