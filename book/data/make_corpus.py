@@ -8,10 +8,17 @@ the nets climb"), time phrases that open sentences, fixed collocations ("the tid
 clause order. Run it from anywhere; the output is deterministic (seeded):
 
     python book/data/make_corpus.py
+
+The module also reads the grammar backwards, for chapter 1 to check what its model learnt:
+:func:`parses` finds every derivation of a sentence (so :func:`is_grammatical` tells whether the
+grammar can produce it, and :func:`probability` with what probability), and
+:func:`entropy_per_sentence` / :func:`mean_words_per_sentence` give the exact entropy and length of
+the sentences it generates, hence the entropy rate that bounds any language model's perplexity.
 """
 
 from __future__ import annotations
 
+import math
 import random
 from pathlib import Path
 
@@ -70,45 +77,229 @@ LIGHT = [
 CONNECT = ["and", "but", "so", "because", "while"]
 
 
+# The probabilities of the grammar's random choices. Every choice among a word list is uniform.
+P_PLURAL = 0.4  # the subject is plural
+P_ADJECTIVE = 0.35  # the subject has an adjective
+P_RELATIVE = 0.3  # the subject has a relative clause ("the keeper who mends the nets")
+P_TRANSITIVE = 0.55  # the main verb is transitive (else an intransitive verb phrase)
+P_PLACE = 0.4  # the clause ends with a place
+P_TIME = 0.3  # the sentence opens with a time phrase
+# the five sentence shapes, drawn with one uniform number against these cumulative thresholds
+SHAPES = ("clause", "weather connect clause", "clause connect weather", "light connect clause",
+          "clause , and clause")
+SHAPE_THRESHOLDS = (0.45, 0.65, 0.8, 0.9)
+
+
 def _agent(rng: random.Random, plural: bool) -> str:
     noun = rng.choice(AGENTS)[plural]
-    if rng.random() < 0.35:
+    if rng.random() < P_ADJECTIVE:
         noun = f"{rng.choice(ADJECTIVES)} {noun}"
     return f"the {noun}"
 
 
 def _clause(rng: random.Random) -> str:
     """A subject and a verb that agree, sometimes across a relative clause."""
-    plural = rng.random() < 0.4
+    plural = rng.random() < P_PLURAL
     subject = _agent(rng, plural)
-    if rng.random() < 0.3:  # the agreement must survive the relative clause
+    if rng.random() < P_RELATIVE:  # the agreement must survive the relative clause
         verb = rng.choice(TRANSITIVE)[plural]
         subject = f"{subject} who {verb} {rng.choice(THINGS)}"
-    if rng.random() < 0.55:
+    if rng.random() < P_TRANSITIVE:
         verb = rng.choice(TRANSITIVE)[plural]
         clause = f"{subject} {verb} {rng.choice(THINGS)}"
     else:
         clause = f"{subject} {rng.choice(INTRANSITIVE)[plural]}"
-    if rng.random() < 0.4:
+    if rng.random() < P_PLACE:
         clause = f"{clause} {rng.choice(PLACES)}"
     return clause
 
 
 def sentence(rng: random.Random) -> str:
+    """One random sentence of the grammar (words separated by spaces, ending with " .")."""
     kind = rng.random()
-    if kind < 0.45:
+    if kind < SHAPE_THRESHOLDS[0]:
         body = _clause(rng)
-    elif kind < 0.65:
+    elif kind < SHAPE_THRESHOLDS[1]:
         body = f"{rng.choice(WEATHER)} {rng.choice(CONNECT)} {_clause(rng)}"
-    elif kind < 0.8:
+    elif kind < SHAPE_THRESHOLDS[2]:
         body = f"{_clause(rng)} {rng.choice(CONNECT)} {rng.choice(WEATHER)}"
-    elif kind < 0.9:
+    elif kind < SHAPE_THRESHOLDS[3]:
         body = f"{rng.choice(LIGHT)} {rng.choice(CONNECT)} {_clause(rng)}"
     else:
         body = f"{_clause(rng)} , and {_clause(rng)}"
-    if rng.random() < 0.3:
+    if rng.random() < P_TIME:
         body = f"{rng.choice(TIMES)} , {body}"
     return f"{body} ."
+
+
+# ---------------------------------------------------------------------------------------------
+# The same grammar read backwards: which sentences it can produce, and with what probability
+
+
+def shape_probabilities() -> dict[str, float]:
+    """The probability of each sentence shape (the widths of the intervals in ``sentence``)."""
+    edges = (0.0, *SHAPE_THRESHOLDS, 1.0)
+    return {shape: edges[k + 1] - edges[k] for k, shape in enumerate(SHAPES)}
+
+
+def _options(phrases) -> list[tuple[str, ...]]:
+    return [tuple(p.split()) for p in phrases]
+
+
+_NOUNS = [_options(a[number] for a in AGENTS) for number in (0, 1)]
+_TRANSITIVE = [_options(v[number] for v in TRANSITIVE) for number in (0, 1)]
+_INTRANSITIVE = [_options(v[number] for v in INTRANSITIVE) for number in (0, 1)]
+_THINGS, _PLACES, _TIMES = _options(THINGS), _options(PLACES), _options(TIMES)
+_ADJECTIVES, _WEATHER, _LIGHT, _CONNECT = (_options(ADJECTIVES), _options(WEATHER), _options(LIGHT),
+                                           _options(CONNECT))
+
+
+def _pick(options, tokens, i):
+    """(end, probability) for every option of a uniform choice that the tokens spell from ``i``."""
+    for words in options:
+        if tuple(tokens[i:i + len(words)]) == words:
+            yield i + len(words), 1 / len(options)
+
+
+def _subject_noun(tokens, i, plural):
+    if tokens[i:i + 1] != ["the"]:
+        return
+    for end, p in _pick(_NOUNS[plural], tokens, i + 1):
+        yield end, (1 - P_ADJECTIVE) * p
+    for mid, p_adj in _pick(_ADJECTIVES, tokens, i + 1):
+        for end, p in _pick(_NOUNS[plural], tokens, mid):
+            yield end, P_ADJECTIVE * p_adj * p
+
+
+def _clauses(tokens, i):
+    """Every way a clause can start at ``i``: (end, probability, (plural, has_relative))."""
+    for plural in (False, True):
+        p_number = P_PLURAL if plural else 1 - P_PLURAL
+        for after_noun, p_noun in _subject_noun(tokens, i, plural):
+            subjects = [(after_noun, 1 - P_RELATIVE, False)]
+            if tokens[after_noun:after_noun + 1] == ["who"]:
+                for mid, p_verb in _pick(_TRANSITIVE[plural], tokens, after_noun + 1):
+                    for end, p_thing in _pick(_THINGS, tokens, mid):
+                        subjects.append((end, P_RELATIVE * p_verb * p_thing, True))
+            for after_subject, p_subject, relative in subjects:
+                predicates = []
+                for mid, p_verb in _pick(_TRANSITIVE[plural], tokens, after_subject):
+                    for end, p_thing in _pick(_THINGS, tokens, mid):
+                        predicates.append((end, P_TRANSITIVE * p_verb * p_thing))
+                for end, p_verb in _pick(_INTRANSITIVE[plural], tokens, after_subject):
+                    predicates.append((end, (1 - P_TRANSITIVE) * p_verb))
+                for end, p_predicate in predicates:
+                    p = p_number * p_noun * p_subject * p_predicate
+                    yield end, p * (1 - P_PLACE), (plural, relative)
+                    for after_place, p_place in _pick(_PLACES, tokens, end):
+                        yield after_place, p * P_PLACE * p_place, (plural, relative)
+
+
+def _then(tokens, parts, i):
+    """Parse ``parts`` (a list of "clause", a word list, or a literal word) one after the other."""
+    if not parts:
+        yield i, 1.0, ()
+        return
+    head, rest = parts[0], parts[1:]
+    if head == "clause":
+        starts = ((end, p, (info,)) for end, p, info in _clauses(tokens, i))
+    elif isinstance(head, str):
+        starts = iter([(i + 1, 1.0, ())] if tokens[i:i + 1] == [head] else [])
+    else:
+        starts = ((end, p, ()) for end, p in _pick(head, tokens, i))
+    for mid, p, info in starts:
+        for end, q, more in _then(tokens, rest, mid):
+            yield end, p * q, info + more
+
+
+_SHAPE_PARTS = {
+    "clause": ["clause"],
+    "weather connect clause": [_WEATHER, _CONNECT, "clause"],
+    "clause connect weather": ["clause", _CONNECT, _WEATHER],
+    "light connect clause": [_LIGHT, _CONNECT, "clause"],
+    "clause , and clause": ["clause", ",", "and", "clause"],
+}
+
+
+def parses(text: str) -> list[tuple[float, tuple]]:
+    """Every derivation of ``text`` by the grammar, as (probability, clauses), where ``clauses`` lists
+    (plural, has_relative) for each clause. An empty list: the grammar cannot produce ``text``."""
+    tokens = text.split()
+    found = []
+    openings = [(0, 1 - P_TIME)] + [
+        (end + 1, P_TIME * p) for end, p in _pick(_TIMES, tokens, 0) if tokens[end:end + 1] == [","]]
+    for start, p_open in openings:
+        for shape, p_shape in shape_probabilities().items():
+            for end, p, clauses in _then(tokens, _SHAPE_PARTS[shape], start):
+                if end == len(tokens) - 1 and tokens[end] == ".":
+                    found.append((p_open * p_shape * p, clauses))
+    return found
+
+
+def probability(text: str) -> float:
+    """The probability that ``sentence`` produces exactly ``text`` (0 if it cannot)."""
+    return sum(p for p, _ in parses(text))
+
+
+def is_grammatical(text: str) -> bool:
+    return bool(parses(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# Exact entropy and length: sums over the independent choices of one sentence
+
+
+def _h(p: float) -> float:
+    """Entropy (nats) of a yes/no choice with probability p."""
+    return -p * math.log(p) - (1 - p) * math.log(1 - p)
+
+
+def _mean_words(options) -> float:
+    return sum(len(o) for o in options) / len(options)
+
+
+def entropy_per_sentence() -> float:
+    """Entropy (nats) of the random choices that make one sentence: each yes/no choice contributes
+    its binary entropy, each uniform choice among n options log n, weighted by the probability that
+    the choice is made at all. When every sentence has a single derivation (``parses`` finds one),
+    this is the entropy of the sentence itself."""
+    def clause():
+        noun = _h(P_ADJECTIVE) + P_ADJECTIVE * math.log(len(ADJECTIVES)) + math.log(len(AGENTS))
+        relative = _h(P_RELATIVE) + P_RELATIVE * (math.log(len(TRANSITIVE)) + math.log(len(THINGS)))
+        predicate = (_h(P_TRANSITIVE) + P_TRANSITIVE * (math.log(len(TRANSITIVE)) + math.log(len(THINGS)))
+                     + (1 - P_TRANSITIVE) * math.log(len(INTRANSITIVE)))
+        place = _h(P_PLACE) + P_PLACE * math.log(len(PLACES))
+        return _h(P_PLURAL) + noun + relative + predicate + place
+
+    connect = math.log(len(CONNECT))
+    body = {"clause": clause(), "weather connect clause": math.log(len(WEATHER)) + connect + clause(),
+            "clause connect weather": clause() + connect + math.log(len(WEATHER)),
+            "light connect clause": math.log(len(LIGHT)) + connect + clause(),
+            "clause , and clause": 2 * clause()}
+    shapes = shape_probabilities()
+    h_shape = -sum(p * math.log(p) for p in shapes.values())
+    opening = _h(P_TIME) + P_TIME * math.log(len(TIMES))
+    return opening + h_shape + sum(p * body[s] for s, p in shapes.items())
+
+
+def mean_words_per_sentence() -> float:
+    """Expected number of space-separated words of one sentence, the final "." included."""
+    def clause():
+        total = 0.0
+        for plural, p_number in ((0, 1 - P_PLURAL), (1, P_PLURAL)):
+            noun = 1 + P_ADJECTIVE + _mean_words(_NOUNS[plural])
+            relative = P_RELATIVE * (1 + _mean_words(_TRANSITIVE[plural]) + _mean_words(_THINGS))
+            predicate = (P_TRANSITIVE * (_mean_words(_TRANSITIVE[plural]) + _mean_words(_THINGS))
+                         + (1 - P_TRANSITIVE) * _mean_words(_INTRANSITIVE[plural]))
+            total += p_number * (noun + relative + predicate + P_PLACE * _mean_words(_PLACES))
+        return total
+
+    body = {"clause": clause(), "weather connect clause": _mean_words(_WEATHER) + 1 + clause(),
+            "clause connect weather": clause() + 1 + _mean_words(_WEATHER),
+            "light connect clause": _mean_words(_LIGHT) + 1 + clause(),
+            "clause , and clause": 2 * clause() + 2}
+    opening = P_TIME * (_mean_words(_TIMES) + 1)
+    return opening + sum(p * body[s] for s, p in shape_probabilities().items()) + 1
 
 
 def main() -> None:
