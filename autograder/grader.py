@@ -80,6 +80,10 @@ class AssignmentInfo:
                 continue
             functions = [fn for a, fn in HIDDEN_CHECK.findall(cell.source) if a == assignment]
             unknown = [fn for fn in functions if fn not in spec.functions]
+            if not functions and not unknown and float(meta.get("points", 0)) == 0:
+                # a 0-point test cell: visible checks only (a composite's, run with the student's
+                # own parts), so that Validate fails on them; they earn nothing and are not graded
+                continue
             if not functions or unknown:
                 raise ValueError(
                     f"test cell {meta['grade_id']} of {path.name} has no hidden_check for a function "

@@ -124,3 +124,29 @@ def test_in_place_change_inside_a_dict_argument_is_caught() -> None:
     with pytest.raises(CheckFailed, match=r"modified its input `params\['W'\]` in place"):
         call_safely(sneaky, {"params": params}, name="f")
     np.testing.assert_array_equal(params["W"], np.ones((2, 2)))
+
+
+def test_optional_bonus_not_attempted_prints_and_passes(capsys) -> None:
+    def bonus(x):
+        """docstring"""
+        # YOUR CODE HERE
+        raise NotImplementedError()
+
+    check_function(bonus, {"x": np.ones(2)}, np.ones(2), name="bonus", optional=True)
+    assert capsys.readouterr().out.strip() == "bonus: optional, not attempted"
+    with pytest.raises(CheckFailed, match="not implemented yet"):
+        check_function(bonus, {"x": np.ones(2)}, np.ones(2), name="bonus")
+    with pytest.raises(CheckFailed, match="wrong values"):  # attempted and wrong: fails as usual
+        check_function(lambda x: x * 2, {"x": np.ones(2)}, np.ones(2), name="bonus", optional=True)
+
+
+def test_a_part_not_implemented_is_named_not_the_composite() -> None:
+    def gate(x):
+        raise NotImplementedError()
+
+    def composite(x):
+        return gate(x) + 1
+
+    with pytest.raises(CheckFailed, match=r"calls a function that is not implemented yet.*in `gate`") as info:
+        check_function(composite, {"x": np.ones(2)}, np.ones(2), name="composite", optional=True)
+    assert "composite` is not implemented" not in str(info.value)
