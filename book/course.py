@@ -228,7 +228,9 @@ def n_params(module) -> int:
 def train_recall(kind: str, length: int, *, seed: int, hidden: int = 16, n_symbols: int = 4,
                  memory_bias: float = 0.0, steps: int = 300, batch: int = 64, lr: float = 1e-2,
                  clip: float | None = 1.0, curriculum: bool = False, stop_when_solved: bool = False,
-                 n_test: int = 2000, keep_model: bool = False) -> dict[str, Any]:
+                 n_test: int = 2000, keep_model: bool = False,
+                 probe: Callable[[torch.nn.Module], Any] | None = None,
+                 probe_every: int = 25) -> dict[str, Any]:
     """Train :class:`RecallNet` on fresh batches of ``recall_task`` with Adam and report.
 
     - ``curriculum``: each batch has a length drawn uniformly from 2..``length`` (else exactly
@@ -236,6 +238,11 @@ def train_recall(kind: str, length: int, *, seed: int, hidden: int = 16, n_symbo
     - ``clip``: the gradient norm is clipped to this value (``None``: no clipping).
     - ``stop_when_solved``: stop once the last 50 training batches were answered with a mean
       accuracy of at least 0.99 (saves time; ``solved_at`` is recorded either way).
+    - ``probe``: called as ``probe(model)`` before updates 0, ``probe_every``, 2 ``probe_every``,
+      ... (update 0 is the initialisation); the results are returned as ``probes``, a list of
+      ``(updates so far, value)``. A probe must leave the training alone: no draws from torch's
+      global generator, no parameter gradients (use ``torch.autograd.grad``), no changes to the
+      weights; then the run is the same with and without it.
 
     ``seed`` fixes the initial weights and the training batches; the test set (``n_test`` fresh
     sequences) depends on ``length`` only, so every model and seed is tested on the same questions.
@@ -248,8 +255,10 @@ def train_recall(kind: str, length: int, *, seed: int, hidden: int = 16, n_symbo
     data_rng = np.random.default_rng(seed)
     model = RecallNet(kind, hidden, n_symbols=n_symbols, memory_bias=memory_bias)
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    losses, train_accuracy, solved_at = [], [], None
+    losses, train_accuracy, solved_at, probes = [], [], None, []
     for update in range(1, steps + 1):
+        if probe is not None and (update - 1) % probe_every == 0:
+            probes.append((update - 1, probe(model)))
         n_steps = int(data_rng.integers(2, length + 1)) if curriculum else length
         tokens, labels = recall_task(batch, n_steps, n_symbols, data_rng)
         logits = model(tokens)
@@ -271,6 +280,8 @@ def train_recall(kind: str, length: int, *, seed: int, hidden: int = 16, n_symbo
     result = {"accuracy": float(np.mean(predicted == labels)), "losses": np.array(losses),
               "train_accuracy": np.array(train_accuracy), "solved_at": solved_at,
               "updates": len(losses), "params": n_params(model)}
+    if probe is not None:
+        result["probes"] = probes
     if keep_model:
         result["model"] = model
     return result
