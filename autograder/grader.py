@@ -16,6 +16,7 @@ For each submission the grader:
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import re
 import shutil
@@ -296,10 +297,13 @@ def grade_submission(
     job, result.code, result.manual, result.flags = build_job(info, student_nb, seeds, cell_timeout)
     job_dir = Path(tempfile.mkdtemp(prefix=f"grade-{info.name}-"))
     try:
-        (job_dir / "job.json").write_text(json.dumps(job))
-        (job_dir / "out").mkdir()
         ref = load_reference(info.name, course)
         spec = get_spec(info.name)
+        # the parts' signatures, so that a part the notebook lacks still gets its stand-in
+        job["signatures"] = {u: list(inspect.signature(getattr(ref, u)).parameters)
+                             for fn in seeds for u in spec.functions[fn].uses if callable(getattr(ref, u, None))}
+        (job_dir / "job.json").write_text(json.dumps(job))
+        (job_dir / "out").mkdir()
         cases_of = CasesOf(spec, seeds)
         seal_reference_parts(spec, ref, cases_of, job_dir / "oracle")
         run = run_job(job_dir, limits, sandbox)

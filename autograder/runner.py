@@ -98,8 +98,31 @@ def _with_timeout(seconds: float, fn: Any, *args: Any) -> Any:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
 
+def _missing_part(name: str, params: list[str], why: str) -> Any:
+    """What a composite calls in place of a part the notebook does not define: it has the part's
+    signature (so that the sealed reference answers are found) and, called off the reference's
+    path, raises the reason the part is missing."""
+
+    def missing(*args: Any, **kwargs: Any) -> Any:
+        raise NameError(why)
+
+    missing.__name__ = missing.__qualname__ = name
+    missing.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in params])
+    return missing
+
+
+def not_defined_reason(name: str, cell_errors: dict[str, str] | None) -> str:
+    error = (cell_errors or {}).get(name)
+    if error:
+        return f"`{name}` is not defined: its cell raised {error}"
+    return f"`{name}` is not defined (was its cell deleted or renamed?)"
+
+
 def record_function(assignment: str, name: str, seed: int, namespace: dict, out: Path,
-                    timeout: float, oracle: Path | None = None) -> dict[str, Any]:
+                    timeout: float, oracle: Path | None = None, *,
+                    signatures: dict[str, list[str]] | None = None,
+                    cell_errors: dict[str, str] | None = None) -> dict[str, Any]:
     """Run the student's ``name`` on the spec's cases; save outputs; return a short status.
 
     The functions it calls (``uses``) answer from the sealed table when called with the reference's
@@ -112,16 +135,24 @@ def record_function(assignment: str, name: str, seed: int, namespace: dict, out:
     record: dict[str, Any] = {"function": name, "seed": seed, "cases": []}
     started = time.perf_counter()
     if fn is None:
-        record["error"] = f"`{name}` is not defined (was its cell deleted or renamed?)"
+        record["error"] = not_defined_reason(name, cell_errors)
     else:
         try:
             cases = _with_timeout(timeout, spec.cases, np.random.default_rng(seed))
         except CellTimeout:
             cases, record["error"] = [], "the test inputs could not be generated in time"
+        # Every part gets a stand-in, defined or not: a part whose cell raised (or was deleted)
+        # must not cost the composite's points again.
+        parts = {}
+        for u in spec.uses:
+            if callable(namespace.get(u)):
+                parts[u] = namespace[u]
+            elif signatures and u in signatures:
+                parts[u] = _missing_part(u, signatures[u], not_defined_reason(u, cell_errors))
+        absent = object()
         for inputs in cases:
-            tracers = {u: Tracer(StandIn(u, namespace[u], table)) for u in spec.uses
-                       if callable(namespace.get(u))}
-            saved = {u: namespace[u] for u in tracers}
+            tracers = {u: Tracer(StandIn(u, own, table)) for u, own in parts.items()}
+            saved = {u: namespace.get(u, absent) for u in tracers}
             namespace.update(tracers)
             try:
                 got = _with_timeout(timeout, lambda kw=inputs, strict=not tracers: spec.call(fn, kw, strict_fp=strict))
@@ -132,7 +163,11 @@ def record_function(assignment: str, name: str, seed: int, namespace: dict, out:
             except CellTimeout:
                 case = {"ok": False, "error": f"`{name}` ran for more than {timeout:.0f} s on one input"}
             finally:
-                namespace.update(saved)
+                for u, value in saved.items():
+                    if value is absent:
+                        namespace.pop(u, None)
+                    else:
+                        namespace[u] = value
             record["cases"].append(case)
             if not case["ok"]:
                 break
@@ -162,6 +197,7 @@ def main(job_dir: str) -> int:
         with log_path.open("a") as fh:
             fh.write(json.dumps(entry) + "\n")
 
+    cell_errors: dict[str, str] = {}
     for cell in job["cells"]:
         writer = CappedWriter()
         sys.stdout = sys.stderr = writer
@@ -184,12 +220,15 @@ def main(job_dir: str) -> int:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             sys.stdout, sys.stderr = real_stdout, real_stderr
+        if error:
+            cell_errors[cell["id"]] = error
         log({"cell": cell["id"], "status": status, "error": error,
              "seconds": time.perf_counter() - started, "output": writer.value()})
         for name in cell.get("record", []):
             try:
                 entry = record_function(job["assignment"], name, int(job["seeds"][name]),
-                                        namespace, out, timeout, job_path / "oracle" / f"{name}.npz")
+                                        namespace, out, timeout, job_path / "oracle" / f"{name}.npz",
+                                        signatures=job.get("signatures"), cell_errors=cell_errors)
             except BaseException as exc:  # noqa: BLE001 - keep recording the other functions
                 entry = {"function": name, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
             log({"record": entry})
