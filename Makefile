@@ -17,7 +17,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # The venv's tools first (nbgrader calls `alembic` by name).
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help venv sysdeps book page serve test test-fast exercises student-dist lint clean hub
+.PHONY: help venv sysdeps book page serve test test-fast exercises student-dist lint clean hub experiments
 
 help:
 	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
@@ -51,6 +51,11 @@ page: venv $(MATHJAX_DIR)/tex-chtml.js
 	@test -n "$(PAGE)" || { echo "usage: make page PAGE=03_lstm"; exit 2; }
 	@mkdir -p _build && printf 'format: jb-book\nroot: book/intro\nchapters:\n  - file: book/$(PAGE)\n' > _build/toc-$(PAGE).yml
 	RNNCOURSE_BUILD=1 $(BIN)/jupyter-book build . --toc _build/toc-$(PAGE).yml --path-output _build/page-$(PAGE)
+
+# Studies too long for a page (chapter 5's seq2seq study, about 25 minutes on 2 cores): each script
+# writes a small JSON file under book/results/ that its chapter reads, plots and asserts on.
+experiments: venv
+	nice -n 10 $(PY) book/seq2seq_study.py
 
 serve: book
 	@echo "==> serving _build/html on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
