@@ -781,8 +781,9 @@ def seq2seq_peeky() -> Figure:
 
 
 def seq2seq_attention(weights=(0.08, 0.12, 0.25, 0.55)) -> Figure:
-    """The attention decoder at one target step t: scores of d_t against every encoder state h_s,
-    weights alpha_{t,s} (drawn as line widths), and the read-out v_t = sum_s alpha_{t,s} h_s."""
+    """The attention decoder at one target step t: scores e_{t,s} of d_t against every encoder state
+    h_s, weights alpha_{t,s} (drawn as line widths), the read-out v_t = sum_s alpha_{t,s} h_s
+    (eq-seq2seq-attention). ``weights`` are illustrative, not measured."""
     att = ROLES["attention"]
     fig, ax = canvas(13.4, 8.4, unit=0.55)
     y_h = 2.6
@@ -805,20 +806,19 @@ def seq2seq_attention(weights=(0.08, 0.12, 0.25, 0.55)) -> Figure:
           label_size=10.5)
     # weights: one line per source position, width proportional to alpha_{t,s}
     ya = 5.3
-    box(ax, (6.2, ya), r"$\alpha_{t,s} = \mathrm{softmax}_s(d_t \cdot h_s)$", w=5.4, h=0.7, fc=tint(att, 0.85),
-        ec=att, size=11.5)
+    box(ax, (6.2, ya), r"$e_{t,s} = d_t \cdot h_s$,   $\alpha_{t,s} = \mathrm{softmax}_s(e_{t,s})$", w=6.6, h=0.7,
+        fc=tint(att, 0.85), ec=att, size=11.5)
     for j, (x, a) in enumerate(zip(xs, weights, strict=True)):
         arrow(ax, (x, y_h + 0.3), (4.2 + 1.3 * j, ya - 0.35), colour=att, lw=0.6 + 9 * a, head=8)
-    arrow(ax, (xd - 0.2, yd + 0.3), (7.9, ya - 0.35), colour=INK, head=9, lw=1.2)
+    arrow(ax, (xd - 0.2, yd + 0.3), (8.6, ya - 0.35), colour=INK, head=9, lw=1.2)
     text(ax, (xs[0] - 0.5, y_h + 1.55), r"line width $\propto \alpha_{t,s}$", size=10.5, colour=att, ha="left")
     # the read-out v_t and the softmax
     yv = 6.9
     box(ax, (6.2, yv), r"$\mathbf{v}_t = \sum_s \alpha_{t,s}\, h_s$", w=3.4, h=0.65, fc=tint(att, 0.85), ec=att,
         size=11.5)
     arrow(ax, (6.2, ya + 0.35), (6.2, yv - 0.33), colour=att, head=10)
-    box(ax, (xd, yv), r"softmax$([d_t, \mathbf{v}, \mathbf{v}_t]\, W_{out} + b_{out})$", w=4.5, h=0.65,
-        size=10.5)
-    arrow(ax, (7.9, yv), (xd - 2.25, yv), colour=att, head=10)
+    box(ax, (xd, yv), r"softmax$([d_t, \mathbf{v}_t]\, W_{out} + b_{out})$", w=4.0, h=0.65, size=11)
+    arrow(ax, (7.9, yv), (xd - 2.0, yv), colour=att, head=10)
     arrow(ax, (xd + 0.3, yd + 0.3), (xd + 0.3, yv - 0.33), head=9)
     text(ax, (xd, yv + 0.75), r"$p(y_t \mid \cdot)$", size=11.5)
     return fig
