@@ -39,12 +39,20 @@ class GradebookWriter:
         self.gb = Gradebook(gradebook_url(course))
         self.nb = Path(info.notebook).stem
 
-    def record(self, result: SubmissionResult) -> None:
+    def record(self, result: SubmissionResult, timestamp: str | None = None) -> None:
+        """Record ``result``'s scores; ``timestamp`` is the submission's (nbgrader's timestamp.txt)."""
         if result.student.startswith("unmatched:"):
             return
         gb = self.gb
-        gb.update_or_create_student(result.student)
-        gb.update_or_create_submission(self.info.name, result.student)
+        extra = {"timestamp": timestamp} if timestamp else {}
+        # nbgrader's add_submission builds the submission, its notebooks and grades attached to the
+        # assignment and student already in the session, then reads `submission.assignment.notebooks`
+        # before adding it: with SQLAlchemy 2 (no cascade along backrefs) that read autoflushes a
+        # half-built object and warns "Object of type <SubmittedAssignment> not in session". Nothing
+        # is lost (it is added just after), and without the premature autoflush there is no warning.
+        with gb.db.no_autoflush:
+            gb.update_or_create_student(result.student)
+            gb.update_or_create_submission(self.info.name, result.student, **extra)
         for part in result.parts:
             grade = gb.find_grade(part.part, self.nb, self.info.name, result.student)
             grade.auto_score = float(part.points)

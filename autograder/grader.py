@@ -48,6 +48,7 @@ class TestCell:
     grade_id: str
     points: float
     functions: list[str]
+    bonus: bool = False  # extra credit: not in the maximum
 
 
 @dataclass
@@ -64,7 +65,12 @@ class AssignmentInfo:
 
     @property
     def max_autograded(self) -> float:
-        return float(sum(t.points for t in self.tests))
+        """The autograded maximum, without the bonus parts (extra credit)."""
+        return float(sum(t.points for t in self.tests if not t.bonus))
+
+    @property
+    def max_bonus(self) -> float:
+        return float(sum(t.points for t in self.tests if t.bonus))
 
     @classmethod
     def load(cls, course: Path, assignment: str) -> AssignmentInfo:
@@ -90,7 +96,8 @@ class AssignmentInfo:
                     f"test cell {meta['grade_id']} of {path.name} has no hidden_check for a function "
                     f"of the {assignment} spec (found {functions}); every autograded cell needs one"
                 )
-            tests.append(TestCell(meta["grade_id"], float(meta.get("points", 0)), functions))
+            bonus = all(spec.functions[fn].bonus for fn in functions)
+            tests.append(TestCell(meta["grade_id"], float(meta.get("points", 0)), functions, bonus))
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         return cls(assignment, path, path.name, tests, manual, nb, digest)
 
@@ -196,7 +203,36 @@ def build_job(info: AssignmentInfo, student_nb: Any, seeds: dict[str, int], cell
     for k, extra in enumerate(added_after.get(None, [])):
         cells.insert(k, {"id": f"added{k}", "source": extra})
     job = {"assignment": info.name, "cells": cells, "seeds": seeds, "cell_timeout": cell_timeout}
+    foreign = _foreign_notebook(info, set(theirs))
+    if foreign:  # one flag, not one per missing cell
+        flags = [foreign]
     return job, code, answers, flags
+
+
+def _graded_ids(nb: Any) -> set[str]:
+    return {c.metadata["nbgrader"]["grade_id"] for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade_id")
+            and (c.metadata["nbgrader"].get("solution") or c.metadata["nbgrader"].get("grade"))}
+
+
+def _foreign_notebook(info: AssignmentInfo, theirs: set[str]) -> str | None:
+    """A flag when the notebook is not one of this assignment (another assignment's, or none)."""
+    present = len(_graded_ids(info.nb) & theirs)
+    best, best_overlap = None, present
+    for other in sorted(info.source.parent.parent.glob("*/*.ipynb")):
+        if other.parent.name == info.name:
+            continue
+        try:
+            overlap = len(_graded_ids(nbformat.read(other, as_version=4)) & theirs)
+        except Exception:  # noqa: BLE001 - an unreadable sibling is simply not a candidate
+            continue
+        if overlap > best_overlap:
+            best, best_overlap = other.parent.name, overlap
+    if best is not None:
+        return f"no cells of {info.name} found: is this {best}? (its answers were not graded)"
+    if not present:
+        return f"no cells of {info.name} found: is this the notebook of {info.name}?"
+    return None
 
 
 class CasesOf:
@@ -356,6 +392,8 @@ def grade_submission(
             part.points = test.points if part.passed else 0.0
             part.message = " ".join(o.message for o in outs)
             part.diagnosis = next((o.diagnosis for o in outs if o.diagnosis), None)
+            if part.diagnosis is None and "overflowed or produced an invalid value" in part.message:
+                part.diagnosis = "overflow: a numerically unstable formula (np.exp of a large number)"
         result.score = float(sum(p.points for p in result.parts))
         if printed > 10 * 2**20:
             result.flags.append("printed more than 10 MB")
@@ -377,8 +415,24 @@ def grade_many(
     on_result: Callable[[SubmissionResult], None],
     **kwargs: Any,
 ) -> None:
-    """Grade in parallel (threads; each submission runs in its own sandboxed process)."""
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+    """Grade in parallel (threads; each submission runs in its own sandboxed process).
+
+    On ``KeyboardInterrupt`` the running sandboxes are killed at once, the submissions not yet
+    started are dropped, and the interruption is raised again once the threads have ended; the
+    results of the interrupted submissions are not passed to ``on_result`` (they would read as
+    crashes), so a re-run grades them.
+    """
+    from .sandbox import resume_starting, stop_all
+
+    resume_starting()
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    try:
         futures = {pool.submit(grade_submission, info, s, **kwargs): s for s in submissions}
         for future in as_completed(futures):
             on_result(future.result())
+    except KeyboardInterrupt:
+        stop_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)

@@ -69,6 +69,8 @@ class FunctionSpec:
     judge: Callable[[Reference, Inputs, Any], str | None] | None = None
     held_back: Sequence[str] = ()
     plain: Callable[[Any], Any] | None = None
+    #: an optional part (extra credit): its points are not in the assignment's maximum
+    bonus: bool = False
 
     def given(self, inputs: Inputs) -> Inputs:
         """The arguments the function is called with: the case without its held-back inputs."""

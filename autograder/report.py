@@ -26,20 +26,51 @@ STATUS_HELP = {
 }
 
 
+def bonus_points(info: AssignmentInfo, r: SubmissionResult) -> float:
+    """The extra credit a submission earned (the bonus parts' points)."""
+    bonus = {t.grade_id for t in info.tests if t.bonus}
+    return float(sum(p.points for p in r.parts if p.part in bonus))
+
+
+def blank(r: SubmissionResult) -> bool:
+    """No function was implemented: every part failed because its body still raises."""
+    return bool(r.parts) and all(not p.passed and "not implemented yet" in p.message for p in r.parts)
+
+
+def needs_a_look(r: SubmissionResult) -> list[str]:
+    """Why an instructor should open this submission (empty: nothing to see)."""
+    why = [r.reason] if r.status != "graded" and r.reason else []
+    if r.status == "graded" and blank(r):
+        why.append("blank: no function was implemented")
+    why += [f for f in r.flags if f not in why]
+    why += [f"cell {c.get('cell')} raised {c.get('error')}" for c in r.cells
+            if c.get("status") == "error" and f"cell {c.get('cell')}" not in " ".join(why)]
+    if r.status != "graded" and not why:
+        why.append(r.status)
+    return why
+
+
 def write_csvs(info: AssignmentInfo, results: list[SubmissionResult], folder: Path) -> tuple[Path, Path]:
-    """``grades.csv`` (one row per student, one column per graded part) and ``grades_long.csv``."""
+    """``grades.csv`` (one row per student, one column per graded part) and ``grades_long.csv``.
+
+    ``autograded_total`` counts every point earned, the bonus (extra credit) included, as nbgrader's
+    score does; ``autograded_max`` leaves the bonus out, so a perfect submission without the bonus
+    is at 100 %; ``bonus`` is the extra credit alone."""
     folder.mkdir(parents=True, exist_ok=True)
     wide, long = folder / "grades.csv", folder / "grades_long.csv"
     parts = [t.grade_id for t in info.tests]
     manual = list(info.manual)
     with wide.open("w", newline="") as fh:
         writer = csv.writer(fh)
+        has_bonus = any(t.bonus for t in info.tests)
         writer.writerow(["student_id", "status", "reason", *parts, "autograded_total", "autograded_max",
+                         *(["bonus"] if has_bonus else []),
                          *(f"{m} (manual)" for m in manual), "flags"])
         for r in sorted(results, key=lambda r: r.student):
             points = {p.part: p.points for p in r.parts}
             writer.writerow([r.student, r.status, r.reason, *(f"{points.get(p, 0.0):g}" for p in parts),
                              f"{r.score:g}", f"{info.max_autograded:g}",
+                             *([f"{bonus_points(info, r):g}"] if has_bonus else []),
                              *("needs manual grading" for _ in manual), "; ".join(r.flags)])
     with long.open("w", newline="") as fh:
         writer = csv.writer(fh)
@@ -80,7 +111,9 @@ def feedback_html(info: AssignmentInfo, r: SubmissionResult) -> str:
     )
     body = [
         f"<h1>Feedback: {esc(info.name)} — {esc(r.student)}</h1>",
-        f"<p><b>Autograded score: {r.score:g} / {info.max_autograded:g}</b> (status: {esc(r.status)}"
+        f"<p><b>Autograded score: {r.score:g} / {info.max_autograded:g}</b>"
+        + (f" (including {bonus_points(info, r):g} bonus points of extra credit)" if bonus_points(info, r) else "")
+        + f" (status: {esc(r.status)}"
         f"{' — ' + esc(r.reason) if r.reason else ''})</p>",
         "<p>Each function was run on fresh random inputs of several shapes and compared with the "
         "reference; the message says what was wrong on the first input that failed.</p>",
@@ -125,9 +158,10 @@ def class_report_html(info: AssignmentInfo, results: list[SubmissionResult], sec
             + ", ".join(f"{k}: {v}" for k, v in sorted(statuses.items())) + "</p>"]
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-    axes[0].hist([r.score for r in results], bins=min(20, max(5, n)), range=(0, info.max_autograded),
+    axes[0].hist([r.score for r in results], bins=min(20, max(5, n)), range=(0, info.max_autograded + info.max_bonus),
                  color="#4062bb")
-    axes[0].set_xlabel(f"autograded score (of {info.max_autograded:g})")
+    axes[0].set_xlabel(f"autograded score (of {info.max_autograded:g}"
+                       + (f", plus up to {info.max_bonus:g} bonus" if info.max_bonus else "") + ")")
     axes[0].set_ylabel("students")
     axes[0].set_title("Score distribution")
     parts = [t.grade_id for t in info.tests]
@@ -159,23 +193,23 @@ def class_report_html(info: AssignmentInfo, results: list[SubmissionResult], sec
     if cell_times:
         names = list(cell_times)
         fig, ax = plt.subplots(figsize=(11, 0.35 * len(names) + 1))
-        ax.boxplot([cell_times[k] for k in names], vert=False, tick_labels=names)
+        ax.boxplot([cell_times[k] for k in names], orientation="horizontal", tick_labels=names)
         ax.set_xlabel("seconds per cell")
         ax.set_xscale("symlog", linthresh=0.01)
         ax.set_title("Run time of each cell across submissions")
         body.append(f"<h2>Cell run times</h2><img alt='cell run times' src='{_figure_png(fig)}'>")
 
-    trouble = [r for r in results if r.status != "graded" or r.flags]
+    trouble = [(r, needs_a_look(r)) for r in sorted(results, key=lambda r: r.student)]
+    trouble = [(r, why) for r, why in trouble if why]
     body.append("<h2>Submissions that need a look</h2>")
     if trouble:
-        body.append("<table><tr><th>student</th><th>status</th><th>reason and flags</th></tr>"
+        body.append("<p>Crashed, stopped, unreadable or blank notebooks, cells that raised, and flags.</p>"
+                    "<table><tr><th>student</th><th>status</th><th>why</th></tr>"
                     + "".join(f"<tr><td>{esc(r.student)}</td><td>{esc(r.status)}</td><td>"
-                              + esc("; ".join([r.reason] * bool(r.reason) + [f for f in r.flags if f != r.reason]))
-                              + "</td></tr>"
-                              for r in sorted(trouble, key=lambda r: r.student))
+                              + esc("; ".join(why)) + "</td></tr>" for r, why in trouble)
                     + "</table>")
     else:
-        body.append("<p>None: every submission ran to the end without flags.</p>")
+        body.append("<p>None: every submission ran to the end without an error or a flag.</p>")
     body.append("<h2>All students</h2><table><tr><th>student</th><th>status</th><th>score</th><th>time (s)</th></tr>"
                 + "".join(f"<tr><td>{esc(r.student)}</td><td>{esc(r.status)}</td><td>{r.score:g}</td>"
                           f"<td>{r.seconds:.1f}</td></tr>" for r in sorted(results, key=lambda r: r.student))

@@ -19,12 +19,40 @@ import signal
 import subprocess
 import sys
 import sysconfig
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import autograder
 
 SANDBOX_PATH = "/job"
+# The sandboxes running now (each in its own session, so a Ctrl-C at the terminal does not reach
+# them): `stop_all` kills them at once and refuses new ones.
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
+class Stopped(RuntimeError):
+    """Grading was interrupted: no new sandbox is started."""
+
+
+def stop_all() -> int:
+    """Kill every running sandbox's process group and start no new one; return how many."""
+    with _RUNNING_LOCK:
+        _STOPPING.set()
+        running = list(_RUNNING)
+    for proc in running:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    return len(running)
+
+
+def resume_starting() -> None:
+    """Allow sandboxes again (after :func:`stop_all`, for a new batch in the same process)."""
+    _STOPPING.clear()
 
 
 @dataclass
@@ -139,8 +167,12 @@ def run_job(job_dir: Path, limits: Limits, mode: str) -> RunResult:
     cmd, _ = sandbox_command(job_dir, limits, mode)
     stderr_path = job_dir / "stderr.txt"
     with open(stderr_path, "wb") as err:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
-                                start_new_session=True, cwd=job_dir)
+        with _RUNNING_LOCK:
+            if _STOPPING.is_set():
+                raise Stopped("grading was interrupted")
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                                    start_new_session=True, cwd=job_dir)
+            _RUNNING.add(proc)
         try:
             code = proc.wait(timeout=limits.wall_seconds)
             timed_out = False
@@ -148,6 +180,9 @@ def run_job(job_dir: Path, limits: Limits, mode: str) -> RunResult:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             code, timed_out = None, True
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(proc)
     with open(stderr_path, "rb") as fh:
         fh.seek(max(0, stderr_path.stat().st_size - 4000))
         tail = fh.read().decode(errors="replace")

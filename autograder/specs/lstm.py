@@ -469,6 +469,7 @@ LSTM_CELL_BACKWARD = FunctionSpec(
     "lstm_cell_backward",
     _backward_cases,
     uses=(*BASIC_FUNCTIONS, "lstm_cell"),
+    bonus=True,
     mistakes=[
         with_inputs("lstm_cell_backward", "the upstream gradient dc is ignored: it adds to the "
                     "gradient that reaches c_t through h_t", zeroed("dc")),
