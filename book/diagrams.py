@@ -473,14 +473,14 @@ LSTM_STAGES = {
     "output": {"bus", "output", "readout"},
 }
 LSTM_TITLES = {
-    "forget": "1. forget gate $f_t$: how much of $c_{t-1}$ survives",
-    "input": "2. input gate $i_t$ and candidate $g_t$: what to write",
-    "cell": r"3. cell update $c_t = f_t \odot c_{t-1} + i_t \odot g_t$",
-    "output": r"4. output gate $o_t$, hidden update $h_t = o_t \odot \tanh(c_t)$",
+    "forget": "forget gate $f_t$: how much of $c_{t-1}$ survives",
+    "input": "input gate $i_t$ and candidate $g_t$: what is written",
+    "cell": r"cell update $c_t = f_t \odot c_{t-1} + i_t \odot g_t$",
+    "output": r"output gate $o_t$ and hidden update $h_t = o_t \odot \tanh(c_t)$",
 }
 
 
-def _lstm(ax, ox: float, oy: float, shown: set[str] | None, *, note: bool = False, small: bool = False):
+def _lstm(ax, ox: float, oy: float, shown: set[str] | None, *, note: bool = False):
     """One LSTM step drawn at offset (ox, oy); parts not in ``shown`` are faded (``None``: all shown)."""
 
     def faded(part: str) -> bool:
@@ -490,7 +490,7 @@ def _lstm(ax, ox: float, oy: float, shown: set[str] | None, *, note: bool = Fals
     P = lambda x, y: (ox + x, oy + y)  # noqa: E731 - a local coordinate shift
     yc, ybus, ygate, ywrite, yread, yhid = 5.0, 0.9, 2.4, 3.75, 3.9, 2.4
     xf, xi, xg, xo, xt = 2.2, 4.2, 5.6, 7.6, 9.0
-    fs = 12 if small else 13
+    fs = 13
     # frame
     ax.add_patch(FancyBboxPatch(P(0, 0), 10.6, 6.0, boxstyle="round,pad=0.1,rounding_size=0.4",
                                 fc="#FAFAFA", ec="#999999", lw=1.0, zorder=0))
@@ -562,16 +562,13 @@ def lstm_cell() -> Figure:
     return fig
 
 
-def lstm_buildup() -> Figure:
-    """The same LSTM drawing four times, one computation highlighted per panel (forget gate; input
-    gate and candidate; cell update; output gate and hidden update)."""
-    fig, ax = canvas(28.4, 20.2, unit=0.36)
-    for n, stage in enumerate(LSTM_STAGES):
-        r, c = divmod(n, 2)
-        ox, oy = 1.6 + 14.2 * c, 11.6 - 9.6 * r
-        _lstm(ax, ox, oy, LSTM_STAGES[stage], small=True)
-        text(ax, (ox + 5.3, oy + 7.55), LSTM_TITLES[stage], size=14)
-    _lstm_key(ax, (0.6, 0.45), size=13.5)
+def lstm_stage(stage: str) -> Figure:
+    """The LSTM step with one computation in colour and the rest faded: ``stage`` is "forget" (the
+    forget gate), "input" (the input gate and the candidate), "cell" (the cell update) or "output"
+    (the output gate and the hidden update). Shown one after the other they build the cell up."""
+    fig, ax = canvas(14.0, 8.9, unit=0.48)
+    _lstm(ax, 1.6, 1.55, LSTM_STAGES[stage])
+    text(ax, (6.9, 8.55), LSTM_TITLES[stage], size=13)
     return fig
 
 
@@ -831,7 +828,7 @@ ALL = {
     "truncated_bptt": truncated_bptt,
     "jacobian_chain": jacobian_chain,
     "lstm_cell": lstm_cell,
-    "lstm_buildup": lstm_buildup,
+    "lstm_stage": lstm_stage,
     "gru_conventions": gru_conventions,
     "seq2seq_feeding": seq2seq_feeding,
     "seq2seq_peeky": seq2seq_peeky,
