@@ -345,6 +345,9 @@ def grade_submission(
         run = run_job(job_dir, limits, sandbox)
         cells, records, done = _read_cell_log(job_dir / "out" / "cells.jsonl")
         result.cells = cells
+        from .watch import flags_from_log  # cells that raised, signs of tampering: flags, not points
+
+        result.flags.extend(flags_from_log(job_dir / "out" / "cells.jsonl"))
         printed = sum(len(c.get("output", "")) for c in cells)
         for c in cells:
             if "more characters of output dropped" in c.get("output", ""):

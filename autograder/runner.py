@@ -192,6 +192,9 @@ def main(job_dir: str) -> int:
     namespace = shell.user_ns
     real_stdout, real_stderr = sys.stdout, sys.stderr
     timeout = float(job["cell_timeout"])
+    from .watch import Watch  # visible signs of tampering, flagged for the instructor (never graded)
+
+    watch = Watch(shell, job_path, _on_alarm)
 
     def log(entry: dict[str, Any]) -> None:
         with log_path.open("a") as fh:
@@ -223,7 +226,7 @@ def main(job_dir: str) -> int:
         if error:
             cell_errors[cell["id"]] = error
         log({"cell": cell["id"], "status": status, "error": error,
-             "seconds": time.perf_counter() - started, "output": writer.value()})
+             "seconds": time.perf_counter() - started, "output": writer.value(), "tamper": watch.after_cell()})
         for name in cell.get("record", []):
             try:
                 entry = record_function(job["assignment"], name, int(job["seeds"][name]),
@@ -232,7 +235,7 @@ def main(job_dir: str) -> int:
             except BaseException as exc:  # noqa: BLE001 - keep recording the other functions
                 entry = {"function": name, "ok": False, "error": f"{type(exc).__name__}: {exc}"}
             log({"record": entry})
-    log({"done": True})
+    log({"done": True, "tamper": watch.after_cell()})
     return 0
 
 
