@@ -210,6 +210,9 @@ def class_report_html(info: AssignmentInfo, results: list[SubmissionResult], sec
                     + "</table>")
     else:
         body.append("<p>None: every submission ran to the end without an error or a flag.</p>")
+    from .similarity import for_class, report_section  # answers alike: a ranking to read, not a verdict
+
+    body.append(report_section(for_class(info, results)))
     body.append("<h2>All students</h2><table><tr><th>student</th><th>status</th><th>score</th><th>time (s)</th></tr>"
                 + "".join(f"<tr><td>{esc(r.student)}</td><td>{esc(r.status)}</td><td>{r.score:g}</td>"
                           f"<td>{r.seconds:.1f}</td></tr>" for r in sorted(results, key=lambda r: r.student))
