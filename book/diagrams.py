@@ -695,7 +695,7 @@ def _encoder(ax, x0: float, y_h: float, S: int = 4, *, step: float = 1.5, faded:
             continue
         box(ax, (x, y_h - 1.7), f"${names[j]}$", fc=ROLES["x"], faded=faded)
         arrow(ax, (x, y_h - 1.4), (x, y_h - 0.3), head=9, faded=faded, label="$E_x$",
-              label_xy=(x + 0.32, y_h - 0.85), label_size=9.5)
+              label_xy=(x + 0.32, y_h - 0.85), label_size=10.5)
         box(ax, (x, y_h), f"${states[j]}$", fc=ROLES["h"], faded=faded)
     for a, b in zip(xs[:-1], xs[1:], strict=True):
         arrow(ax, (a + 0.45, y_h), (b - 0.45, y_h), head=9, faded=faded)
@@ -710,10 +710,10 @@ def _decoder(ax, x0: float, y_d: float, T: int = 3, *, step: float = 1.7, feed: 
         tok = f"y_{j}" if (feed == "teacher" or j == 0) else rf"\hat y_{j}"
         box(ax, (x, y_d - 1.7), f"${tok}$", fc=ROLES["x"])
         arrow(ax, (x, y_d - 1.4), (x, y_d - 0.3), head=9, label="$E_y$", label_xy=(x - 0.32, y_d - 0.85),
-              label_size=9.5)
+              label_size=10.5)
         box(ax, (x, y_d), f"$d_{j + 1}$", fc=ROLES["h"])
         out = f"y_{j + 1}" if feed == "teacher" else rf"\hat y_{j + 1}"
-        box(ax, (x, y_d + 1.75), "softmax", w=1.2, h=0.5, size=10)
+        box(ax, (x, y_d + 1.75), "softmax", w=1.25, h=0.5, size=10.5)
         arrow(ax, (x, y_d + 0.3), (x, y_d + 1.5), head=9)
         if predicts:
             text(ax, (x, y_d + 2.35), f"${out}$" if feed == "greedy" else f"predicts ${out}$", size=11)
