@@ -363,9 +363,9 @@ def main(argv: list[str] | None = None) -> int:
           f"highest innocent score {best_innocent:.3f}")
     print(f"{result.n_common} common fingerprints ignored")
     print(f"comparison time for {len(documents)} students: {cpu:.2f} s CPU ({wall:.2f} s wall)")
-    for low in (0.3, 0.4, 0.5, 0.6, 0.7):
+    for low in (0.1, 0.15, 0.2, 0.25, 0.3):
         flagged = {(p.a, p.b) for p in result.pairs if p.score >= low}
-        print(f"  at {low:.1f}: planted {len(flagged & planted)}/{len(planted)}, innocent {len(flagged - planted)}")
+        print(f"  at {low:.2f}: planted {len(flagged & planted)}/{len(planted)}, innocent {len(flagged - planted)}")
     return 0
 
 

@@ -195,3 +195,6 @@ def test_autograder_grade_writes_the_lms_files(tmp_path: Path) -> None:
     with (out / "lms_students.csv").open() as fh:
         late = {r["lms_id"]: r["late"] for r in csv.DictReader(fh)}
     assert late == {"1234": "yes", "5678": "", "9012": ""}
+    # The similarity ranking is written beside them, and its section is in the report.
+    assert (out / "similarity.csv").read_text().startswith("rank,student_a,student_b,score")
+    assert "Similar answers" in (out / "report.html").read_text()
