@@ -558,7 +558,7 @@ def lstm_cell() -> Figure:
     c_{t-1} -> c_t marked as the one without a matrix product."""
     fig, ax = canvas(14.0, 9.0, unit=0.56)
     _lstm(ax, 1.6, 1.7, None, note=True)
-    _lstm_key(ax, (0.3, 0.35))
+    _lstm_key(ax, (0.3, 0.35), size=12)
     return fig
 
 
