@@ -22,10 +22,9 @@ Two sources of likeness are removed first, as MOSS does:
 
 - the released template (the signature and docstring of each answer cell, nbgrader's stub): its
   fingerprints are copydetect's *boilerplate*;
-- passages that many students share (found in more than ``common_count`` submissions, MOSS's
-  default of 10, or more than ``common_fraction`` of a large class): a correct answer to a small
-  function is short, and many students write it the same way, so those passages say nothing about
-  copying.
+- passages that many students share (found in more than ``common_fraction`` of the submissions,
+  and more than ``common_count``; MOSS's ``-m`` option): a correct answer to a small function is
+  short, and many students write it the same way, so those passages say nothing about copying.
 
 A pair's *share* of a submission is the part of its code (the template excluded) that lies in
 passages found in both and in few others; the pair's score is the smaller of its two shares.
@@ -53,8 +52,8 @@ import numpy as np
 
 NOISE_K = 25  # k-gram length in characters of normalised code (copydetect's default noise threshold)
 WINDOW = 4  # winnowing window: every shared run of k + WINDOW - 1 characters is found
-COMMON_COUNT = 10  # MOSS's "-m" default: passages in more than 10 submissions are not evidence,
-COMMON_FRACTION = 0.05  # nor, in a large class, passages in more than 5 % of it (15 of 300)
+COMMON_FRACTION = 0.05  # passages in more than 5 % of the submissions are not evidence (15 of 300),
+COMMON_COUNT = 5  # nor, in a small class, passages in more than 5 (MOSS's "-m" is a count, 10 by default)
 THRESHOLD = 0.2  # pairs listed above the line: 20 % of each one's code in uncommon shared passages
 SOLUTION_BLOCK = re.compile(r"^([ \t]*)### BEGIN SOLUTION.*?### END SOLUTION[ \t]*\n?", re.S | re.M)
 
