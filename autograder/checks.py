@@ -15,7 +15,10 @@ matches.
 from __future__ import annotations
 
 import copy
+import os
+import re
 import traceback
+import types
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -33,8 +36,32 @@ VISIBLE_RTOL = 1e-6
 VISIBLE_ATOL = 1e-8
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
 class CheckFailed(AssertionError):
     """A check failed; the message is meant for the student."""
+
+    def _render_traceback_(self) -> list[str]:
+        """In IPython and Jupyter: the traceback without this package's own frames (the student's
+        cell, their function, and the message), instead of some 25 lines of the checking library."""
+        try:
+            from IPython import get_ipython
+
+            shell = get_ipython()
+            kept, tb = [], self.__traceback__
+            while tb is not None:
+                if os.path.dirname(os.path.abspath(tb.tb_frame.f_code.co_filename)) != _PACKAGE_DIR:
+                    kept.append((tb.tb_frame, tb.tb_lasti, tb.tb_lineno))
+                tb = tb.tb_next
+            short = None
+            for frame, lasti, lineno in reversed(kept):
+                short = types.TracebackType(short, frame, lasti, lineno)
+            if shell is None or short is None:
+                raise LookupError
+            return shell.InteractiveTB.structured_traceback(type(self), self, short, tb_offset=1)
+        except Exception:  # noqa: BLE001 - never fail while showing a failure
+            return traceback.format_exception_only(type(self), self)
 
 
 class NotAttempted(CheckFailed):
@@ -52,6 +79,18 @@ def _raised_in(fn: Callable[..., Any], exc: BaseException) -> bool:
 
 def _fmt_shape(shape: tuple[int, ...]) -> str:
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+def _num(value: Any) -> str:
+    """A number as a student reads it: ``2.5``, not ``np.float64(2.5)``."""
+    try:
+        if isinstance(value, (bool, np.bool_)):
+            return str(bool(value))
+        if isinstance(value, (int, np.integer)):
+            return str(int(value))
+        return f"{float(value):.10g}"
+    except (TypeError, ValueError):
+        return repr(value)
 
 
 def compare_arrays(
@@ -85,6 +124,11 @@ def compare_arrays(
             hint = " (same number of elements: check a reshape or a transpose)"
         elif got.ndim == expected.ndim + 1:
             hint = " (one axis too many: did you keep a time or batch axis that should be reduced?)"
+        elif (got.ndim == expected.ndim == 3 and got.shape[0] == expected.shape[0]
+              and got.shape[2] == expected.shape[2] and abs(got.shape[1] - expected.shape[1]) == 1):
+            hint = (" (one time step missing: does your loop run over all T steps, range(T)?)"
+                    if got.shape[1] < expected.shape[1] else
+                    " (one time step too many: the initial state is not part of the output)")
         return f"{what} has shape {_fmt_shape(got.shape)}, expected {_fmt_shape(expected.shape)}{hint}"
     if np.issubdtype(expected.dtype, np.floating):
         if not np.issubdtype(got.dtype, np.floating):
@@ -111,10 +155,16 @@ def compare_arrays(
             return None
         err = np.abs(got.astype(float) - expected.astype(float))
         idx = tuple(int(i) for i in np.unravel_index(np.argmax(err), err.shape))
+        hint = ""
+        if (np.issubdtype(expected.dtype, np.floating) and expected.size and np.all((expected > 0) & (expected < 1))
+                and np.all(np.isfinite(got)) and np.any((got <= 0) | (got >= 1))):
+            hint = (f". The expected values all lie between 0 and 1, the range of a sigmoid (a gate); yours go "
+                    f"from {_num(got.min())} to {_num(got.max())}: a gate needs the sigmoid (tanh's range "
+                    "is -1 to 1)")
         return (
             f"{what} has the right shape but wrong values: {int((~close).sum())} of {close.size} "
             f"entries differ; the largest error is {err[idx]:.3g} at index {idx} "
-            f"(got {got[idx]!r}, expected {expected[idx]!r})"
+            f"(got {_num(got[idx])}, expected {_num(expected[idx])}){hint}"
         )
     if np.array_equal(got, expected):
         return None
@@ -172,7 +222,8 @@ def compare_outputs(
         return None
     if isinstance(expected, (bool, np.bool_)):
         return None if bool(got) == bool(expected) and isinstance(got, (bool, np.bool_)) else (
-            f"{what} is {got!r}, expected {expected!r}"
+            f"{what} is {_num(got) if isinstance(got, (bool, np.bool_, int, float, np.number)) else repr(got)}, "
+            f"expected {_num(expected)}"
         )
     if isinstance(expected, (int, float, np.floating, np.integer)) and not isinstance(got, np.ndarray):
         try:
@@ -181,7 +232,7 @@ def compare_outputs(
             return f"{what} is {type(got).__name__}, expected a number"
         if np.isclose(g, float(expected), rtol=rtol, atol=atol):
             return None
-        return f"{what} is {g!r}, expected {float(expected)!r}"
+        return f"{what} is {_num(g)}, expected {_num(expected)}"
     return compare_arrays(got, expected, what=what, rtol=rtol, atol=atol)
 
 
@@ -217,6 +268,40 @@ def _short_traceback(exc: BaseException) -> str:
             where = f" (line {frame.lineno}{inside}: `{(frame.line or '').strip()}`)"
             break
     return f"{type(exc).__name__}: {exc}{where}"
+
+
+# `name @ name`, names with attributes or one subscript (`x[:, t] @ p["W_xh"]`); nothing that calls
+_MATMUL = re.compile(r"([A-Za-z_][\w.]*(?:\[[^\]()]*\])?)\s*@\s*([A-Za-z_][\w.]*(?:\[[^\]()]*\])?)")
+
+
+def _matmul_sentence(exc: BaseException) -> str | None:
+    """numpy's gufunc message for ``a @ b`` with shapes that do not fit, as a sentence with the shapes
+    of the operands on the student's line, e.g. "x (2, 3) @ W_hh (4, 4) cannot be multiplied"."""
+    frame = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if os.path.dirname(os.path.abspath(tb.tb_frame.f_code.co_filename)) != _PACKAGE_DIR:
+            frame, lineno = tb.tb_frame, tb.tb_lineno
+        tb = tb.tb_next
+    if frame is None:
+        return None
+    import linecache
+
+    line = linecache.getline(frame.f_code.co_filename, lineno).strip()
+    scope = {**frame.f_globals, **frame.f_locals}
+    for left, right in _MATMUL.findall(line):
+        try:
+            a = np.shape(eval(left, {}, scope))  # noqa: S307 - the student's own expression, in their process
+            b = np.shape(eval(right, {}, scope))  # noqa: S307
+        except Exception:  # noqa: BLE001 - an operand we cannot evaluate again: try the next product
+            continue
+        inner_a = a[-1] if a else None
+        inner_b = (b[-2] if len(b) >= 2 else b[0]) if b else None
+        if inner_a is not None and inner_b is not None and inner_a != inner_b:
+            return (f"on line {lineno} `{line}`: {left} {_fmt_shape(a)} @ {right} {_fmt_shape(b)} cannot be "
+                    f"multiplied ({inner_a} columns against {inner_b} rows). Which weight goes with which "
+                    "input? (x @ W_x?, h_prev @ W_h?; an element-wise product ⊙ is `*`, not `@`)")
+    return None
 
 
 def call_safely(
@@ -255,6 +340,9 @@ def call_safely(
             ) from None
         raise CheckFailed(f"`{name}` raised {_short_traceback(exc)}") from None
     except Exception as exc:  # noqa: BLE001 - any student error becomes a message
+        sentence = _matmul_sentence(exc) if isinstance(exc, ValueError) and "matmul" in str(exc) else None
+        if sentence:
+            raise CheckFailed(f"`{name}` raised ValueError: {sentence}") from None
         raise CheckFailed(f"`{name}` raised {_short_traceback(exc)}") from None
     for key, value in kwargs.items():
         pairs = value.items() if isinstance(value, Mapping) else [(None, value)]
@@ -266,6 +354,23 @@ def call_safely(
                 where = key if sub is None else f"{key}[{sub!r}]"
                 raise CheckFailed(f"`{name}` modified its input `{where}` in place; compute a new array instead")
     return out
+
+
+def _swapped_tuple(got: Any, expected: Any, names: Sequence[str] | None, *, rtol: float, atol: float) -> str | None:
+    """"you returned (c, h); return (h, c) in that order" when the right values come in another order."""
+    if not (isinstance(expected, tuple) and isinstance(got, (tuple, list)) and len(got) == len(expected) > 1):
+        return None
+    if outputs_match(tuple(got), expected, rtol=rtol, atol=atol):
+        return None
+    labels = list(names) if names and len(names) == len(expected) else [f"output {k}" for k in range(len(expected))]
+    order = []
+    for g in got:
+        match = [k for k, e in enumerate(expected) if outputs_match(g, e, rtol=rtol, atol=atol) and k not in order]
+        if not match:
+            return None
+        order.append(match[0])
+    return (f"returned ({', '.join(labels[k] for k in order)}); return ({', '.join(labels)}) in that order"
+            if order != list(range(len(expected))) else None)
 
 
 def check_function(
@@ -293,6 +398,9 @@ def check_function(
         print(f"{name}: optional, not attempted")
         return
     what = f"the output of `{name}`"
+    swapped = _swapped_tuple(got, expected, output_names, rtol=rtol, atol=atol)
+    if swapped:
+        raise CheckFailed(f"`{name}` {swapped}")
     if output_names and isinstance(expected, tuple):
         for k, label in enumerate(output_names):
             if not isinstance(got, (tuple, list)) or len(got) != len(expected):

@@ -150,3 +150,69 @@ def test_a_part_not_implemented_is_named_not_the_composite() -> None:
     with pytest.raises(CheckFailed, match=r"calls a function that is not implemented yet.*in `gate`") as info:
         check_function(composite, {"x": np.ones(2)}, np.ones(2), name="composite", optional=True)
     assert "composite` is not implemented" not in str(info.value)
+
+
+# ---- messages a student reads on the visible inputs ------------------------------------------------
+
+
+def _message(fn, inputs, expected, **kw) -> str:
+    with pytest.raises(CheckFailed) as info:
+        check_function(fn, inputs, expected, name="f", **kw)
+    return str(info.value)
+
+
+def test_numbers_in_messages_are_plain() -> None:
+    msg = _message(lambda x: x * 2, {"x": np.ones(3)}, np.ones(3))
+    assert "got 2, expected 1" in msg and "np.float64" not in msg
+    msg = _message(lambda x: 2.5, {"x": 1}, 1.0)
+    assert "is 2.5, expected 1" in msg and "np." not in msg
+
+
+def test_swapped_tuple_is_named() -> None:
+    h, c = np.full((2, 3), 0.25), np.full((2, 3), -1.5)
+    msg = _message(lambda x: (c, h), {"x": 1}, (h, c), output_names=("h", "c"))
+    assert msg == "`f` returned (c, h); return (h, c) in that order"
+
+
+def test_gate_outside_zero_one_is_explained() -> None:
+    a = np.linspace(-2, 2, 8).reshape(2, 4)
+    msg = _message(lambda a: np.tanh(a), {"a": a}, 1 / (1 + np.exp(-a)))
+    assert "between 0 and 1" in msg and "sigmoid" in msg
+
+
+@pytest.mark.parametrize("steps, words", [(2, "one time step missing"), (4, "one time step too many")])
+def test_one_time_step_missing_or_extra(steps: int, words: str) -> None:
+    msg = _message(lambda x: np.zeros((2, steps, 4)), {"x": 1}, np.ones((2, 3, 4)))
+    assert words in msg
+
+
+def test_matmul_shape_error_is_a_sentence_with_the_shapes() -> None:
+    def rnn_cell(x, h_prev, W_xh, W_hh):
+        return np.tanh(x @ W_hh + h_prev @ W_xh)
+
+    msg = _message(rnn_cell, dict(x=np.ones((2, 3)), h_prev=np.ones((2, 4)), W_xh=np.ones((3, 4)),
+                                  W_hh=np.ones((4, 4))), np.ones((2, 4)))
+    assert "x (2, 3) @ W_hh (4, 4) cannot be multiplied" in msg
+    assert "which weight goes with which input" in msg.lower() and "`*`" in msg
+    assert "gufunc" not in msg
+
+
+def test_jupyter_shows_the_students_cell_not_the_library(tmp_path) -> None:
+    """In a notebook the failing check shows the student's cell and the message, not the frames of
+    autograder/checks.py."""
+    import re
+
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import numpy as np\nfrom autograder.checks import check_function\n"
+        "def f(x):\n    return x * 2\n"
+        "check_function(f, dict(x=np.ones(3)), np.ones(3), name='f')")]
+    NotebookClient(nb, kernel_name="python3", allow_errors=True, timeout=120).execute()
+    (error,) = [o for o in nb.cells[0].outputs if o.output_type == "error"]
+    text = "\n".join(re.sub(r"\x1b\[[0-9;]*m", "", line) for line in error.traceback)
+    assert "checks.py" not in text, text
+    assert "check_function(f" in text and "wrong values" in text
+    assert len(text.splitlines()) < 15, text

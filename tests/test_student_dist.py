@@ -192,3 +192,25 @@ def test_build_warns_when_the_launch_repository_holds_solutions(tmp_path: Path) 
     assert "holds solutions/" in warnings.getvalue()
     page = (tmp_path / "out" / "index.html").read_text()
     assert "git-pull" not in page and str(REPO) not in page
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_set_up_cell_without_the_package_says_what_to_install(dist: Path, assignment: str, tmp_path: Path) -> None:
+    """Outside the course environment the set-up cell says what to install, not a bare
+    "No module named 'autograder'"."""
+    (nb,) = sorted((dist / "exercises" / assignment).glob("*.ipynb"))
+    setup = next(c for c in json.loads(nb.read_text())["cells"]
+                 if "setup" in c.get("metadata", {}).get("tags", []))
+    (tmp_path / "setup.py").write_text("".join(setup["source"]))
+    blocker = ("import sys\n"
+               "class Block:\n"
+               "    def find_spec(self, name, path=None, target=None):\n"
+               "        if name.split('.')[0] == 'autograder':\n"
+               "            raise ModuleNotFoundError(\"No module named 'autograder'\", name='autograder')\n"
+               "sys.meta_path.insert(0, Block())\n"
+               f"exec(compile(open({str(tmp_path / 'setup.py')!r}).read(), 'setup', 'exec'))\n")
+    proc = subprocess.run([sys.executable, "-c", blocker], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "MPLBACKEND": "Agg"})
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("ModuleNotFoundError: No module named 'autograder': ") and "pip install -e ." in last, last

@@ -8,6 +8,7 @@ including the checks of the composites (`lstm_cell`, `rnn_forward`...), whose ch
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -91,18 +92,27 @@ def test_validate_passes_a_correct_notebook(tmp_path: Path, assignment: str) -> 
     assert "Success! Your notebook passes all the tests." in out, out[-3000:]
 
 
-@pytest.mark.parametrize("assignment, overrides", [
-    ("03_lstm", {"lstm_cell": LSTM_CELL_SWAPPED}),
-    ("03_lstm", {"lstm_forward": LSTM_FORWARD_SHORT}),
-    ("01_rnn", {"rnn_forward": RNN_FORWARD_SHORT}),
-    ("01_rnn", {"rnn_backward": RNN_BACKWARD_NO_FUTURE}),
+@pytest.mark.parametrize("assignment, overrides, says", [
+    ("03_lstm", {"lstm_cell": LSTM_CELL_SWAPPED}, "returned (c, h); return (h, c) in that order"),
+    ("03_lstm", {"lstm_forward": LSTM_FORWARD_SHORT}, "one time step missing"),
+    ("01_rnn", {"rnn_forward": RNN_FORWARD_SHORT}, "one time step missing"),
+    ("01_rnn", {"rnn_backward": RNN_BACKWARD_NO_FUTURE}, "wrong values"),
 ], ids=["lstm_cell-(c,h)", "lstm_forward-T-1", "rnn_forward-T-1", "rnn_backward-no-future"])
-def test_validate_fails_on_a_wrong_composite(tmp_path: Path, assignment: str, overrides: dict) -> None:
+def test_validate_fails_on_a_wrong_composite(tmp_path: Path, assignment: str, overrides: dict, says: str) -> None:
     out = validate(student(assignment, overrides), tmp_path)
     assert "Success!" not in out, out[-3000:]
     assert "VALIDATION FAILED" in out, out[-3000:]
     (name,) = overrides
-    assert f"`{name}`" in out or name in out
+    assert f"`{name}`" in out, out[-3000:]
+    # what the student reads in the failing check cell (Validate shortens it)
+    from conftest import student_namespace
+
+    ns = student_namespace(assignment)
+    exec(compile(overrides[name], f"<student {name}>", "exec"), ns)  # noqa: S102
+    check = next(c.source for c in student(assignment).cells
+                 if c.metadata.get("nbgrader", {}).get("grade_id") == f"check_{name}")
+    with pytest.raises(AssertionError, match=re.escape(says)):
+        exec(compile(check, f"<check_{name}>", "exec"), ns)  # noqa: S102
 
 
 def _run_all(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
