@@ -54,7 +54,9 @@ ROLES = {
 # The weights of the Elman RNN, and the gradient paths that run through them (chapter 1).
 WEIGHTS = {"W_xh": "#00798C", "W_hh": "#C0392B", "W_hy": "#6A3D9A"}
 HIGHLIGHT = "#FFF1A8"
-_DECIMALS = re.compile(r"(\d\.\d{3})\d+")      # the background of the part a figure is about
+_DECIMALS = re.compile(r"(\d\.\d{3})\d+")
+_CLIP = re.compile(r' clip-path="url\(#\w+\)"')
+_INDENT = re.compile(r"\n[ \t]+")      # the background of the part a figure is about
 
 # The name and symbol of each gate as the figures write them: the words and symbols of
 # book/notation.md (tests/test_figures.py checks them against its tables).
@@ -197,8 +199,9 @@ def svg(fig: Figure) -> str:
     """The figure as SVG text (glyphs as paths, no date: identical output between builds)."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", facecolor="white", metadata={"Date": None})
-    # three decimals (a thousandth of a point) are plenty and make the file a third smaller
-    return _DECIMALS.sub(r"\1", buffer.getvalue())
+    text = _DECIMALS.sub(r"\1", buffer.getvalue())   # a thousandth of a point is plenty
+    text = _CLIP.sub("", text)      # the one axes spans the figure: clipping to it changes nothing
+    return _INDENT.sub("\n", text)  # indentation only: a quarter of the bytes
 
 
 def show(fig: Figure):
@@ -821,6 +824,69 @@ def seq2seq_attention(weights=(0.08, 0.12, 0.25, 0.55)) -> Figure:
     return fig
 
 
+# --------------------------------------------------------------------------------------------------
+# Chapter 1: deeper and two-way
+
+
+def deep_and_bidirectional(steps: int = 3) -> Figure:
+    """Two ways to grow an Elman RNN, unrolled over ``steps`` steps: a stack of two layers (left; the
+    states of layer 1 are the inputs of layer 2, where dropout goes in training) and a bidirectional
+    layer (right; a forward and a backward recurrence over the same inputs, read out together)."""
+    wx, wh, wy = WEIGHTS["W_xh"], WEIGHTS["W_hh"], WEIGHTS["W_hy"]
+    step = 2.2
+    x0 = 2.0 + step * (steps - 1) + 2.6          # where the right panel starts
+    fig, ax = canvas(x0 + 1.0 + step * (steps - 1) + 2.6, 8.0, unit=0.52)
+    yx, y1, y2, yy = 0.8, 2.6, 4.4, 6.2
+
+    # left: two layers stacked
+    xs = [2.0 + step * t for t in range(steps)]
+    for t, x in enumerate(xs, start=1):
+        box(ax, (x, yx), f"$x_{t}$", fc=ROLES["x"])
+        box(ax, (x, y1), f"$h^{{(1)}}_{t}$", fc=ROLES["h"])
+        box(ax, (x, y2), f"$h^{{(2)}}_{t}$", fc=ROLES["h"])
+        box(ax, (x, yy), f"$y_{t}$", fc=ROLES["y"])
+        arrow(ax, (x, yx + 0.3), (x, y1 - 0.3), colour=wx, lw=1.8, head=10)
+        arrow(ax, (x, y1 + 0.3), (x, y2 - 0.3), colour=wx, lw=1.8, head=10, ls=(0, (3, 2)))
+        arrow(ax, (x, y2 + 0.3), (x, yy - 0.3), colour=wy, lw=1.8, head=10)
+    for y, layer in [(y1, 1), (y2, 2)]:
+        arrow(ax, (xs[0] - 1.2, y), (xs[0] - 0.45, y), colour=wh, lw=1.8, head=10)
+        text(ax, (xs[0] - 1.0, y + 0.38), f"$h^{{({layer})}}_0$", size=10.5, colour=wh)
+        for a, b in zip(xs[:-1], xs[1:], strict=True):
+            arrow(ax, (a + 0.45, y), (b - 0.45, y), colour=wh, lw=1.8, head=10)
+        text(ax, (xs[-1] + 0.65, y), f"layer {layer}", size=10.5, colour="#555555", ha="left")
+    text(ax, ((xs[0] + xs[1]) / 2, (y1 + y2) / 2), "dropout\n(training)", size=9.5, colour="#555555")
+    text(ax, ((xs[0] + xs[-1]) / 2, 7.35), "stacked, two layers:\nthe states of layer 1 are the inputs of layer 2",
+         size=11, colour="#555555")
+
+    # right: one bidirectional layer
+    xs = [x0 + 1.0 + step * t for t in range(steps)]
+    yf, yb = y1, y2
+    for t, x in enumerate(xs, start=1):
+        box(ax, (x, yx), f"$x_{t}$", fc=ROLES["x"])
+        box(ax, (x, yf), rf"$\overrightarrow{{h}}_{t}$", fc=ROLES["h"])
+        box(ax, (x, yb), rf"$\overleftarrow{{h}}_{t}$", fc=ROLES["h"])
+        box(ax, (x, yy), f"$y_{t}$", fc=ROLES["y"])
+        arrow(ax, (x - 0.2, yx + 0.3), (x - 0.2, yf - 0.3), colour=wx, lw=1.6, head=10)
+        # the same input goes to the backward recurrence, past the forward state on its right
+        wire(ax, [(x + 0.2, yx + 0.3), (x + 0.2, yx + 0.6), (x + 0.68, yx + 0.6), (x + 0.68, yb - 0.6),
+                  (x + 0.2, yb - 0.6)], colour=wx, lw=1.6, halo=True, zorder=3.5)
+        arrow(ax, (x + 0.2, yb - 0.6), (x + 0.2, yb - 0.3), colour=wx, lw=1.6, head=10)
+        # both states feed the read-out: the forward one past the backward state on its left
+        wire(ax, [(x - 0.2, yf + 0.3), (x - 0.2, yf + 0.6), (x - 0.68, yf + 0.6), (x - 0.68, yy - 0.6),
+                  (x - 0.2, yy - 0.6)], colour=wy, lw=1.6, halo=True, zorder=3.5)
+        arrow(ax, (x - 0.2, yy - 0.6), (x - 0.2, yy - 0.3), colour=wy, lw=1.6, head=10)
+        arrow(ax, (x + 0.2, yb + 0.3), (x + 0.2, yy - 0.3), colour=wy, lw=1.6, head=10)
+    for a, b in zip(xs[:-1], xs[1:], strict=True):
+        arrow(ax, (a + 0.45, yf), (b - 0.45, yf), colour=wh, lw=1.8, head=10)
+        arrow(ax, (b - 0.45, yb), (a + 0.45, yb), colour=wh, lw=1.8, head=10)
+    text(ax, (xs[-1] + 0.9, yf), "forward", size=10.5, colour="#555555", ha="left")
+    text(ax, (xs[-1] + 0.9, yb), "backward", size=10.5, colour="#555555", ha="left")
+    text(ax, ((xs[0] + xs[-1]) / 2, 7.35),
+         "bidirectional, one layer: $y_t$ reads both states,\n"
+         r"$[\overrightarrow{h}_t, \overleftarrow{h}_t]$: the past and the future", size=11, colour="#555555")
+    return fig
+
+
 ALL = {
     "rnn_unrolled": rnn_unrolled,
     "task_shapes": task_shapes,
@@ -833,5 +899,6 @@ ALL = {
     "seq2seq_feeding": seq2seq_feeding,
     "seq2seq_peeky": seq2seq_peeky,
     "seq2seq_attention": seq2seq_attention,
+    "deep_and_bidirectional": deep_and_bidirectional,
 }
 """Every figure kind by name (the tests draw them all)."""
