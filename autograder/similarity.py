@@ -37,6 +37,7 @@ same book write alike, and only a person who reads the code (and knows the stude
 from __future__ import annotations
 
 import ast
+import contextlib
 import copy
 import csv
 import hashlib
@@ -319,11 +320,39 @@ def shared_lines(doc: _Doc, slices: np.ndarray) -> set[int]:
     return out
 
 
+def _stable_kgram_hashes(string: str, k: int) -> np.ndarray:
+    """copydetect's ``hashed_kgrams`` with a hash that is the same in every process: copydetect uses
+    Python's ``hash()``, which is salted per process, so which fingerprints winnowing keeps, and
+    the scores, would change from one run to the next."""
+    return np.array([int.from_bytes(hashlib.blake2b(string[i:i + k].encode(), digest_size=8).digest(),
+                                    "little", signed=True) for i in range(len(string) - k + 1)],
+                    dtype=np.int64)
+
+
+@contextlib.contextmanager
+def _stable_hashes() -> Any:
+    from copydetect import utils
+
+    saved = utils.hashed_kgrams
+    utils.hashed_kgrams = _stable_kgram_hashes
+    try:
+        yield
+    finally:
+        utils.hashed_kgrams = saved
+
+
 def compare(documents: dict[str, str], template: str = "", *, k: int = NOISE_K, window: int = WINDOW,
             common_count: int = COMMON_COUNT, common_fraction: float = COMMON_FRACTION,
             threshold: float = THRESHOLD) -> SimilarityResult:
     """Rank every pair of ``documents`` (student -> code) by shared code, the template and passages
-    common to many students excluded."""
+    common to many students excluded. The same documents give the same ranking in every run."""
+    with _stable_hashes():
+        return _compare(documents, template, k=k, window=window, common_count=common_count,
+                        common_fraction=common_fraction, threshold=threshold)
+
+
+def _compare(documents: dict[str, str], template: str, *, k: int, window: int, common_count: int,
+             common_fraction: float, threshold: float) -> SimilarityResult:
     from copydetect.detector import compare_files
 
     names = sorted(documents)

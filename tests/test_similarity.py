@@ -136,3 +136,19 @@ def test_benchmark_finds_the_planted_copies_in_a_small_class() -> None:
         nbformat.read(REPO / "solutions" / "01_rnn" / "rnn.ipynb", as_version=4)))
     top = {(p.a, p.b) for p in result.pairs[:len(planted)]}
     assert top == planted
+
+
+def test_the_ranking_is_the_same_in_every_process() -> None:
+    """copydetect hashes with Python's salted hash(); the report must not change between runs."""
+    import json
+    import os
+    import subprocess
+
+    docs = {"a": ORIGINAL, "b": DISGUISED, "c": DIFFERENT, "d": ORIGINAL + DIFFERENT}
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); from autograder import similarity as s; "
+              "r = s.compare(json.loads(sys.argv[2]), k=8, window=4); "
+              "print(json.dumps([(p.a, p.b, round(p.share_a, 9), round(p.share_b, 9)) for p in r.pairs]))")
+    runs = [subprocess.run([sys.executable, "-c", script, str(REPO), json.dumps(docs)], capture_output=True,
+                           text=True, check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+            for seed in ("1", "2")]
+    assert json.loads(runs[0]) == json.loads(runs[1]) and json.loads(runs[0])
