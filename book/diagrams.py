@@ -53,10 +53,10 @@ ROLES = {
 }
 # The weights of the Elman RNN, and the gradient paths that run through them (chapter 1).
 WEIGHTS = {"W_xh": "#00798C", "W_hh": "#C0392B", "W_hy": "#6A3D9A"}
-HIGHLIGHT = "#FFF1A8"
+HIGHLIGHT = "#FFF1A8"      # the background of the part a figure is about
 _DECIMALS = re.compile(r"(\d\.\d{3})\d+")
 _CLIP = re.compile(r' clip-path="url\(#\w+\)"')
-_INDENT = re.compile(r"\n[ \t]+")      # the background of the part a figure is about
+_INDENT = re.compile(r"\n[ \t]+")
 
 # The name and symbol of each gate as the figures write them: the words and symbols of
 # book/notation.md (tests/test_figures.py checks them against its tables).
