@@ -26,7 +26,10 @@ pytestmark = pytest.mark.book
 
 SITE = site_dir()
 CHAPTERS = [d for d in toc_documents() if re.fullmatch(r"book/0\d_\w+", d)]
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT = {"width": 1280, "height": 1600}   # the tallest diagram and its caption fit on one screen
+# the theme's sticky bars would cover the top of a figure in an element screenshot: hide them
+# (visibility only, so that nothing moves)
+HIDE_STICKY = ".skip-link, .bd-header, .bd-header-article, .header-article { visibility: hidden !important; }"
 MIN_SCALE = 0.7          # displayed width / natural width: 11 pt labels stay above 10 px
 
 
@@ -90,6 +93,7 @@ def tabs(browser, base_url):
             failed = []
             page.on("requestfailed", lambda r: failed.append(r.url))
             page.goto(urljoin(base_url, f"{doc}.html"), wait_until="networkidle")
+            page.add_style_tag(content=HIDE_STICKY)
             opened[doc] = (page, failed)
         return opened[doc]
 
