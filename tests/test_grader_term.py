@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import csv
 import os
-import signal
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import BIN, REPO, make_course, nbgrader
+from conftest import BIN, REPO, make_course
 
 from autograder.grader import AssignmentInfo, grade_submission
 from autograder.reference import strip_solution_markers

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -65,17 +64,6 @@ def filled_in(released: Path, overrides: dict[str, str] | None = None) -> nbform
         if key in answers:
             cell.source = answers[key]
     return nb
-
-
-def complete_feedback_folders(course: Path) -> None:
-    """`nbgrader release_feedback` reads timestamp.txt and submission_secret.txt next to each
-    feedback page; `autograder grade` writes only the page (see the report: a fix for
-    autograder/cli.py). Copy them from the collected submission, as that fix would."""
-    for folder in (course / "feedback").glob(f"*/{ASSIGNMENT}"):
-        submitted = course / "submitted" / folder.parent.name / ASSIGNMENT
-        for name in ("timestamp.txt", "submission_secret.txt"):
-            if not (folder / name).exists() and (submitted / name).exists():
-                shutil.copy2(submitted / name, folder / name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,7 +166,6 @@ def term(tmp_path_factory: pytest.TempPathFactory) -> dict:
                 out["rows"] = {row["student_id"]: row for row in csv.DictReader(fh)}
             with (course / "graded" / ASSIGNMENT / "grades_long.csv").open() as fh:
                 out["long"] = list(csv.DictReader(fh))
-            complete_feedback_folders(course)
             run_hub.run_as(settings, "instructor", "nbgrader", "release_feedback", ASSIGNMENT, cwd=course)
             out["feedback"] = {}
             for student in STUDENTS:
