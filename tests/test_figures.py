@@ -18,8 +18,8 @@ checks on the real pages cannot pass by finding nothing.
 from __future__ import annotations
 
 import ast
+import importlib.util
 import re
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,8 +30,17 @@ import yaml
 from conftest import REPO
 
 BOOK = REPO / "book"
-sys.path.insert(0, str(BOOK))
-import diagrams  # noqa: E402 - the book's own module, imported from book/
+
+
+def _load_diagrams():
+    """The book's drawing module, loaded from its file (book/ is not put on sys.path)."""
+    spec = importlib.util.spec_from_file_location("diagrams", BOOK / "diagrams.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+diagrams = _load_diagrams()
 
 TOC = yaml.safe_load((REPO / "_toc.yml").read_text())
 PAGES = [TOC["root"]] + [c["file"] for part in TOC["parts"] for c in part["chapters"]]
