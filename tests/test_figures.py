@@ -331,6 +331,8 @@ def test_diagram_cells_are_figures_without_visible_code(doc: str) -> None:
         assert "remove-input" in tags, f"{doc}: a diagram cell shows its code: {cell.source[:80]!r}"
         figure = cell.metadata.get("mystnb", {}).get("figure", {})
         assert figure.get("name", "").startswith("fig-"), f"{doc}: a diagram without a fig- name"
+        alt = cell.metadata.get("mystnb", {}).get("image", {}).get("alt", "")
+        assert len(alt) > 20, f"{doc}: {figure.get('name')} has no alt text (mystnb: image: alt:)"
 
 
 def test_diagrams_draw_quickly_on_white() -> None:
