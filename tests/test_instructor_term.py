@@ -196,7 +196,9 @@ def test_ctrl_c_stops_at_once_and_says_how_to_resume(tmp_path: Path) -> None:
         nbformat.write(student(ASSIGNMENT, {"rnn_cell": sleeper}), folder / NOTEBOOK)
     proc = subprocess.Popen([*AUTOGRADER, "grade", ASSIGNMENT, "--course", str(course), "--sandbox", "none",
                              "--cell-timeout", "500", "--timeout", "550", "-q", "--jobs", "2", "--no-gradebook"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                            # a terminal's Ctrl-C: SIGINT handled (a test run in the background ignores it)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and len(list(pids.iterdir())) < 2:
         time.sleep(0.2)
