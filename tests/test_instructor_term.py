@@ -6,6 +6,7 @@ must give exactly the scores of grades.csv. Also: Ctrl-C, mixing two sources.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import shutil
@@ -199,21 +200,29 @@ def test_ctrl_c_stops_at_once_and_says_how_to_resume(tmp_path: Path) -> None:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
                             # a terminal's Ctrl-C: SIGINT handled (a test run in the background ignores it)
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list(pids.iterdir())) < 2:
-        time.sleep(0.2)
-    assert len(list(pids.iterdir())) == 2, "the sandboxes did not start"
-    started = time.time()
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    assert time.time() - started < 15
-    assert proc.returncode == 130, err
-    assert "interrupted: 0 graded and saved" in err and "re-run the same command to resume" in err
-    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
-    time.sleep(0.5)
-    for pid in (int(p.name) for p in pids.iterdir()):
-        with pytest.raises(ProcessLookupError):
-            os.kill(pid, 0)
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline and len(list(pids.iterdir())) < 2:
+            time.sleep(0.2)
+        assert len(list(pids.iterdir())) == 2, "the sandboxes did not start"
+        started = time.time()
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert time.time() - started < 15
+        assert proc.returncode == 130, err
+        assert "interrupted: 0 graded and saved" in err and "re-run the same command to resume" in err
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+        time.sleep(0.5)
+        for pid in (int(p.name) for p in pids.iterdir()):
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+    finally:  # never leave a grader or a sleeping notebook behind
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in (int(p.name) for p in pids.iterdir()):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
     results = course / "graded" / ASSIGNMENT / "results"
     assert not list(results.glob("*.json"))  # the killed ones are not saved as crashes
     shutil.rmtree(course)
