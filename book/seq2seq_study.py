@@ -18,7 +18,7 @@ Two experiments:
   tested at every length, with and without attention.
 
 Usage: ``python book/seq2seq_study.py [--quick] [--only addition|copy] [--out PATH]`` (``make experiments``
-runs the whole study: about 30 CPU minutes, so about 15 minutes on two quiet cores). Finished runs are
+runs the whole study: about 33 CPU minutes, so about 17 minutes on two quiet cores). Finished runs are
 kept in ``.cache/seq2seq_study/``, so an interrupted study resumes where it stopped; ``--only`` reruns
 one experiment and keeps the other in the file.
 """
