@@ -39,6 +39,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import course  # noqa: E402
+
 from autograder.tasks import ADDITION_VOCAB, START, addition_task  # noqa: E402
 
 PAD = ADDITION_VOCAB.pad
@@ -137,7 +138,7 @@ def addition_data(digits: int = 3, n_train: int = 45_000, n_test: int = 2_000, *
     3 digits): a test set and a disjoint training set, answers right-padded after the start symbol."""
     rng = np.random.default_rng(seed)
     draws = addition_task(2 * (n_train + n_test), digits, rng)
-    answer_of = dict(zip(draws.questions, draws.answers))                   # distinct questions
+    answer_of = dict(zip(draws.questions, draws.answers, strict=True))      # distinct questions
     questions = list(answer_of)[: n_train + n_test]
     if len(questions) < n_train + n_test:
         raise ValueError("not enough distinct problems")
@@ -313,7 +314,7 @@ QUICK = dict(seeds=[0, 1], addition=dict(steps=500, hidden=128, eval_every=250),
 def addition_jobs(settings: dict) -> list[dict]:
     budget = dict(settings["addition"])
     jobs = []
-    for name, kwargs in ADDITION_CONFIGS.items():
+    for kwargs in ADDITION_CONFIGS.values():
         kw = budget | kwargs
         if kw["hidden"] is None:
             kw["hidden"] = matched_hidden(budget["hidden"])
@@ -334,8 +335,12 @@ CACHE = Path(__file__).resolve().parents[1] / ".cache" / "seq2seq_study"
 
 
 def _cached(fn_name: str, cache: bool, **job) -> dict:
-    """``fn(**job)``, its result kept in .cache/seq2seq_study/ so that an interrupted study resumes."""
-    key = CACHE / (fn_name + "-" + "-".join(f"{k}={job[k]}" for k in sorted(job)) + ".json")
+    """``fn(**job)``, its result kept in .cache/seq2seq_study/ so that an interrupted study resumes.
+    The key holds a hash of this file: any change to the code starts the study afresh."""
+    import hashlib
+
+    code = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
+    key = CACHE / code / (fn_name + "-" + "-".join(f"{k}={job[k]}" for k in sorted(job)) + ".json")
     if cache and key.exists():
         return json.loads(key.read_text())
     result = globals()[fn_name](**job)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import sys
 
-import numpy as np
 import pytest
 from conftest import REPO
 
