@@ -27,7 +27,7 @@ from autograder.specs import get_spec
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENT = "01_rnn"
-GRADED = ("rnn_cell", "rnn_forward", "rnn_step_backward", "rnn_backward")
+GRADED = ("rnn_cell", "rnn_forward", "rnn_step_backward", "rnn_backward", "birnn_forward")
 SEEDS = (0, 7)
 
 
@@ -436,17 +436,76 @@ BACKWARD_MUTANTS = [
      """, None),
 ]
 
+# The bonus: each mutant calls the student's rnn_forward, as the notebook asks.
+BIRNN_MUTANTS = [
+    ("directions_in_wrong_order", """
+        def birnn_forward(x, h0_fwd, h0_bwd, params_fwd, params_bwd):
+            fwd = rnn_forward(x, h0_fwd, params_fwd["W_xh"], params_fwd["W_hh"], params_fwd["b_h"])
+            bwd = rnn_forward(x[:, ::-1], h0_bwd, **params_bwd)[:, ::-1]
+            return np.concatenate([bwd, fwd], axis=-1)
+     """, "wrong order"),
+    ("backward_not_flipped_back", """
+        def birnn_forward(x, h0_fwd, h0_bwd, params_fwd, params_bwd):
+            fwd = rnn_forward(x, h0_fwd, **params_fwd)
+            bwd = rnn_forward(np.flip(x, axis=1), h0_bwd, **params_bwd)
+            return np.concatenate([fwd, bwd], axis=2)
+     """, "did not flip the backward direction's states back"),
+    ("backward_reads_forwards", """
+        def birnn_forward(x, h0_fwd, h0_bwd, params_fwd, params_bwd):
+            fwd = rnn_forward(x, h0_fwd, **params_fwd)
+            bwd = rnn_forward(x, h0_bwd, **params_bwd)
+            return np.concatenate([fwd, bwd], axis=2)
+     """, "same order as the forward one"),
+    ("only_the_states_flipped", """
+        def birnn_forward(x, h0_fwd, h0_bwd, params_fwd, params_bwd):
+            fwd = rnn_forward(x, h0_fwd, **params_fwd)
+            bwd = rnn_forward(x, h0_bwd, **params_bwd)
+            return np.concatenate([fwd, bwd[:, ::-1]], axis=2)
+     """, "but not its input"),
+    ("backward_from_h0_fwd", """
+        def birnn_forward(x, h0_fwd, h0_bwd, params_fwd, params_bwd):
+            fwd = rnn_forward(x, h0_fwd, **params_fwd)
+            bwd = rnn_forward(x[:, ::-1], h0_fwd, **params_bwd)[:, ::-1]
+            return np.concatenate([fwd, bwd], axis=2)
+     """, "starts from h0_fwd"),
+    ("one_set_of_weights", """
+        def birnn_forward(x, h0_fwd, h0_bwd, params_fwd, params_bwd):
+            p = params_fwd
+            fwd = rnn_forward(x, h0_fwd, p["W_xh"], p["W_hh"], p["b_h"])
+            bwd = rnn_forward(x[:, ::-1], h0_bwd, p["W_xh"], p["W_hh"], p["b_h"])[:, ::-1]
+            return np.concatenate([fwd, bwd], axis=2)
+     """, "uses params_fwd"),
+    ("final_states_only", """
+        def birnn_forward(x, h0_fwd, h0_bwd, params_fwd, params_bwd):
+            fwd = rnn_forward(x, h0_fwd, **params_fwd)
+            bwd = rnn_forward(x[:, ::-1], h0_bwd, **params_bwd)
+            return np.concatenate([fwd[:, -1], bwd[:, -1]], axis=1)
+     """, "final state"),
+    ("directions_added", """
+        def birnn_forward(x, h0_fwd, h0_bwd, params_fwd, params_bwd):
+            fwd = rnn_forward(x, h0_fwd, **params_fwd)
+            return fwd + rnn_forward(x[:, ::-1], h0_bwd, **params_bwd)[:, ::-1]
+     """, "added the two directions"),
+    ("directions_on_a_new_axis", """
+        def birnn_forward(x, h0_fwd, h0_bwd, params_fwd, params_bwd):
+            fwd = rnn_forward(x, h0_fwd, **params_fwd)
+            bwd = rnn_forward(x[:, ::-1], h0_bwd, **params_bwd)[:, ::-1]
+            return np.stack([fwd, bwd], axis=2)  # (N, T, 2, H)
+     """, None),
+]
+
 MUTANTS = [
     pytest.param(fn, source, diagnosis, id=f"{fn}-{name}")
     for fn, group in [("rnn_cell", CELL_MUTANTS), ("rnn_forward", FORWARD_MUTANTS),
                       ("rnn_step_backward", STEP_BACKWARD_MUTANTS),
-                      ("rnn_backward", BACKWARD_MUTANTS)]
+                      ("rnn_backward", BACKWARD_MUTANTS), ("birnn_forward", BIRNN_MUTANTS)]
     for name, source, diagnosis in group
 ]
 
 
 def test_every_function_has_enough_mutants() -> None:
-    for group in (CELL_MUTANTS, FORWARD_MUTANTS, STEP_BACKWARD_MUTANTS, BACKWARD_MUTANTS):
+    for group in (CELL_MUTANTS, FORWARD_MUTANTS, STEP_BACKWARD_MUTANTS, BACKWARD_MUTANTS,
+                  BIRNN_MUTANTS):
         assert len(group) >= 5
 
 
@@ -489,6 +548,7 @@ def test_most_mutants_get_a_specific_diagnosis() -> None:
         (FORWARD_MUTANTS[8][1], "raised"),
         (STEP_BACKWARD_MUTANTS[13][1], "should be a dict"),
         (BACKWARD_MUTANTS[10][1], "missing keys ['dh0']"),
+        (BIRNN_MUTANTS[-1][1], "has shape (4, 4, 2, 3), expected (4, 4, 6)"),
     ],
 )
 def test_undiagnosed_mutants_still_get_a_useful_message(source, needle) -> None:
@@ -586,6 +646,40 @@ CORRECT_VARIANTS = [
             out = {k: sum(g[k] for g in steps) for k in ("dW_xh", "dW_hh", "db_h")}
             return {"dx": np.stack([g["dx"] for g in steps], axis=1), "dh0": carried, **out}
      """),
+    ("birnn_forward", "slices_and_keyword_params", """
+        def birnn_forward(x, h0_fwd, h0_bwd, params_fwd, params_bwd):
+            fwd = rnn_forward(x, h0_fwd, **params_fwd)
+            bwd = rnn_forward(x[:, ::-1], h0_bwd, **params_bwd)[:, ::-1]
+            return np.concatenate((fwd, bwd), axis=-1)
+     """),
+    ("birnn_forward", "loop_over_rnn_cell", """
+        def birnn_forward(x, h0_fwd, h0_bwd, params_fwd, params_bwd):
+            T = x.shape[1]
+            fwd, bwd = [None] * T, [None] * T
+            h_f, h_b = h0_fwd, h0_bwd
+            for t in range(T):
+                h_f = rnn_cell(x[:, t], h_f, params_fwd["W_xh"], params_fwd["W_hh"], params_fwd["b_h"])
+                fwd[t] = h_f
+                s = T - 1 - t
+                h_b = rnn_cell(x[:, s], h_b, params_bwd["W_xh"], params_bwd["W_hh"], params_bwd["b_h"])
+                bwd[s] = h_b
+            return np.concatenate([np.stack(fwd, axis=1), np.stack(bwd, axis=1)], axis=2)
+     """),
+    ("birnn_forward", "filled_in_place_without_helpers", """
+        def birnn_forward(x, h0_fwd, h0_bwd, params_fwd, params_bwd):
+            N, T, _ = x.shape
+            H = h0_fwd.shape[1]
+            out = np.empty((N, T, 2 * H))
+            h = h0_fwd
+            for t in range(T):
+                h = np.tanh(x[:, t] @ params_fwd["W_xh"] + h @ params_fwd["W_hh"] + params_fwd["b_h"])
+                out[:, t, :H] = h
+            h = h0_bwd
+            for t in range(T - 1, -1, -1):
+                h = np.tanh(x[:, t] @ params_bwd["W_xh"] + h @ params_bwd["W_hh"] + params_bwd["b_h"])
+                out[:, t, H:] = h
+            return out
+     """),
 ]
 
 
@@ -609,6 +703,19 @@ def test_a_broken_cell_costs_only_the_cells_points() -> None:
     assert not results["rnn_cell"].passed
     assert results["rnn_forward"].passed  # ... but the forward pass is graded on its own
     assert ns["rnn_cell"].__code__ is not load_reference(ASSIGNMENT, root=REPO).rnn_cell.__code__
+
+
+def test_a_broken_forward_pass_costs_only_its_points() -> None:
+    """birnn_forward calls a broken rnn_forward (one step late), yet the bonus passes."""
+    ns = _student(FORWARD_MUTANTS[1][1])
+    results = grade_namespace(ASSIGNMENT, ns, seed=0)
+    assert sorted(n for n, r in results.items() if not r.passed) == ["rnn_forward"]
+    assert results["birnn_forward"].passed
+
+
+def test_the_bonus_is_extra_credit() -> None:
+    functions = get_spec(ASSIGNMENT).functions
+    assert [name for name, spec in functions.items() if spec.bonus] == ["birnn_forward"]
 
 
 def test_untouched_exercise_fails_everywhere_with_not_implemented() -> None:
@@ -652,10 +759,21 @@ def test_cases_cover_the_promised_shapes(ref, seed: int) -> None:
     assert any(c["x"].shape[2] != c["h0"].shape[1] for c in forward)
     assert any(np.abs(c["b_h"]).max() >= 800 for c in forward)
 
+    bidirectional = _cases("birnn_forward", seed)
+    assert any(c["x"].shape[0] == 1 and c["x"].shape[1] == 1 for c in bidirectional)
+    assert any(c["x"].shape[2] != c["h0_fwd"].shape[1] for c in bidirectional)
+    assert any(c["x"].shape[0] == c["x"].shape[1] for c in bidirectional)
+    assert any(np.all(c["h0_bwd"] == 0) for c in bidirectional)
+    assert any(np.abs(c["params_bwd"]["b_h"]).max() >= 800 for c in bidirectional)
+    for c in bidirectional:  # two directions that a swap or a shared set of weights would reveal
+        assert not np.array_equal(c["h0_fwd"], c["h0_bwd"])
+        assert not np.array_equal(c["params_fwd"]["W_hh"], c["params_bwd"]["W_hh"])
+
     for fn in GRADED:
         for case in _cases(fn, seed):
             for value in case.values():
-                assert value.dtype == np.float64
+                for array in (value.values() if isinstance(value, dict) else [value]):
+                    assert array.dtype == np.float64
             with np.errstate(all="raise"):
                 getattr(ref, fn)(**case)  # the reference never overflows
 
@@ -786,3 +904,30 @@ def test_forward_and_bptt_match_torch(ref) -> None:
     }
     for key, value in expected.items():
         np.testing.assert_allclose(grads[key], value, rtol=1e-10, atol=1e-12, err_msg=key)
+
+
+@pytest.mark.parametrize("t", [1, 5])
+def test_bidirectional_matches_torch(ref, t: int) -> None:
+    """nn.RNN(bidirectional=True): features :H are the forward direction, H: the backward one,
+    both in input order; h_n[1] (the backward direction's last state) is the output at t = 0."""
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(1)
+    n, d, h = 3, 4, 5
+    rng = np.random.default_rng(14)
+    x, h0 = rng.normal(size=(n, t, d)), rng.normal(size=(2, n, h))
+    params = [{"W_xh": rng.normal(scale=0.6, size=(d, h)), "W_hh": rng.normal(scale=0.6, size=(h, h)),
+               "b_h": rng.normal(scale=0.3, size=h)} for _ in range(2)]
+    rnn = torch.nn.RNN(d, h, nonlinearity="tanh", batch_first=True, bidirectional=True).double()
+    with torch.no_grad():
+        for suffix, p in zip(("l0", "l0_reverse"), params):
+            getattr(rnn, f"weight_ih_{suffix}").copy_(torch.from_numpy(p["W_xh"].T))
+            getattr(rnn, f"weight_hh_{suffix}").copy_(torch.from_numpy(p["W_hh"].T))
+            getattr(rnn, f"bias_ih_{suffix}").copy_(torch.from_numpy(p["b_h"]))
+            getattr(rnn, f"bias_hh_{suffix}").zero_()
+        out, h_n = rnn(torch.from_numpy(x), torch.from_numpy(h0))
+
+    got = ref.birnn_forward(x, h0[0], h0[1], params[0], params[1])
+    assert got.shape == (n, t, 2 * h)
+    np.testing.assert_allclose(got, out.numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got[:, -1, :h], h_n[0].numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(got[:, 0, h:], h_n[1].numpy(), rtol=1e-12, atol=1e-14)

@@ -12,12 +12,16 @@ function                points  hidden cases
 ``rnn_step_backward``   4       shapes as ``rnn_cell``; states with saturated units (h = +-1
                                 exactly, 1 - h^2 down to 1e-13) in the last case
 ``rnn_backward``        4       shapes as ``rnn_forward``, saturated states in the last case
+``birnn_forward``       2       bonus (extra credit): D == H with N = T, a batch of one with T = 1,
+                                D != H, h0_bwd = 0, saturating pre-activations; the two directions
+                                always have different weights and initial states
 ======================  ======  ====================================================================
 
 The points live on the test cells of the source notebook; the table is kept in its header.
 ``rnn_forward`` is graded with the reference ``rnn_cell`` in the student's namespace and
 ``rnn_backward`` with the reference ``rnn_step_backward`` (``uses``), so that a wrong cell costs the
-cell's points only.
+cell's points only; the bonus ``birnn_forward`` with the reference ``rnn_forward`` and ``rnn_cell``
+(a student may loop over the cell instead of calling the forward pass).
 
 The backward functions' contract is algebraic in their inputs, so their cases draw the states
 directly as tanh of random pre-activations (in (-1, 1); in the large case some are exactly +-1 and
@@ -144,6 +148,30 @@ def _step_backward_cases(rng: np.random.Generator) -> list[Inputs]:
             "h_next": _outputs(rng, (n, h), large=large),
             "W_xh": params["W_xh"],
             "W_hh": params["W_hh"],
+        })
+    return cases
+
+
+# (N, T, D, H, large, zero h0_bwd) of the bidirectional layer.
+BIDIRECTIONAL_SHAPES = [
+    (4, 4, 3, 3, False, False),
+    (1, 1, 3, 2, False, False),
+    (3, 5, 2, 4, False, False),
+    (2, 3, 4, 5, False, True),
+    (1, 6, 4, 3, False, False),
+    (2, 3, 3, 6, True, False),
+]
+
+
+def _bidirectional_cases(rng: np.random.Generator) -> list[Inputs]:
+    cases = []
+    for n, t, d, h, large, zero_h0 in BIDIRECTIONAL_SHAPES:
+        cases.append({
+            "x": rng.normal(size=(n, t, d)),
+            "h0_fwd": _outputs(rng, (n, h)),
+            "h0_bwd": np.zeros((n, h)) if zero_h0 else _outputs(rng, (n, h)),
+            "params_fwd": _params(rng, d, h, large=large),
+            "params_bwd": _params(rng, d, h, large=large),
         })
     return cases
 
@@ -430,4 +458,83 @@ RNN_BACKWARD = FunctionSpec(
     ],
 )
 
-SPEC = AssignmentSpec.of(ASSIGNMENT, RNN_CELL, RNN_FORWARD, RNN_STEP_BACKWARD, RNN_BACKWARD)
+def _halves(out: np.ndarray, kw: Inputs) -> tuple[np.ndarray, np.ndarray]:
+    """The forward and backward directions' states in the reference's (N, T, 2H) output."""
+    h = kw["h0_fwd"].shape[1]
+    return out[..., :h], out[..., h:]
+
+
+def _directions_swapped(out: np.ndarray, kw: Inputs) -> np.ndarray:
+    ahead, behind = _halves(out, kw)
+    return np.concatenate([behind, ahead], axis=-1)
+
+
+def _backward_not_flipped_back(out: np.ndarray, kw: Inputs) -> np.ndarray:
+    """The backward direction's states left in the order it computed them (y[:, 0] read x[:, -1])."""
+    ahead, behind = _halves(out, kw)
+    return np.concatenate([ahead, behind[:, ::-1]], axis=-1)
+
+
+def _backward_reads_forwards(ref: Reference, kw: Inputs) -> np.ndarray:
+    """The backward direction's weights run over x in the forward order, x[:, 0] first.
+
+    The reference on x reversed in time has, flipped back, the backward weights' states over x read
+    from x[:, 0]: its own ``flip(x)`` undoes ours.
+    """
+    return _backward_over_x(ref, kw, flipped_back=True)
+
+
+def _backward_over_x(ref: Reference, kw: Inputs, *, flipped_back: bool) -> np.ndarray:
+    ahead, _ = _halves(ref.birnn_forward(**kw), kw)
+    _, behind = _halves(ref.birnn_forward(**{**kw, "x": kw["x"][:, ::-1]}), kw)
+    return np.concatenate([ahead, behind[:, ::-1] if flipped_back else behind], axis=-1)
+
+
+def _final_states(out: np.ndarray, kw: Inputs) -> np.ndarray:
+    """What torch's h_n holds: each direction's last state (the backward one's is at t = 0)."""
+    ahead, behind = _halves(out, kw)
+    return np.concatenate([ahead[:, -1], behind[:, 0]], axis=-1)
+
+
+BIRNN_FORWARD = FunctionSpec(
+    "birnn_forward",
+    _bidirectional_cases,
+    uses=("rnn_cell", "rnn_forward"),
+    bonus=True,
+    mistakes=[
+        with_output("birnn_forward", "you concatenated the directions in the wrong order: the "
+                    "forward states come first (features :H), the backward ones last (H:)",
+                    _directions_swapped),
+        with_output("birnn_forward", "you did not flip the backward direction's states back: "
+                    "y[:, t, H:] must be the backward state that has just read x[:, t], so reverse "
+                    "its outputs in time again", _backward_not_flipped_back),
+        Mistake("your backward direction reads x in the same order as the forward one; run it over "
+                "x reversed in time (x[:, ::-1]) and flip its states back", _backward_reads_forwards),
+        Mistake("you reversed the backward direction's states in time but not its input: run it over "
+                "x[:, ::-1], then flip its states back",
+                lambda ref, kw: _backward_over_x(ref, kw, flipped_back=False)),
+        with_inputs("birnn_forward", "your backward direction starts from h0_fwd; it starts from "
+                    "h0_bwd", _replaced("h0_bwd", "h0_fwd")),
+        with_inputs("birnn_forward", "you swapped the initial states: the forward direction starts "
+                    "from h0_fwd, the backward one from h0_bwd", swapped("h0_fwd", "h0_bwd")),
+        with_inputs("birnn_forward", "you swapped the weights of the two directions: params_fwd "
+                    "belongs to the forward direction", swapped("params_fwd", "params_bwd")),
+        with_inputs("birnn_forward", "your backward direction uses params_fwd; it has its own "
+                    "weights, params_bwd", _replaced("params_bwd", "params_fwd")),
+        with_inputs("birnn_forward", "your backward direction starts from zeros instead of h0_bwd",
+                    zeroed("h0_bwd")),
+        with_output("birnn_forward", "you returned only the states of the last step; return every "
+                    "step, shape (N, T, 2H)", lambda out, kw: out[:, -1]),
+        with_output("birnn_forward", "you returned each direction's final state (what "
+                    "torch.nn.RNN returns as h_n); return the states of every step, shape (N, T, 2H)",
+                    _final_states),
+        with_output("birnn_forward", "you added the two directions; concatenate them along the "
+                    "features, shape (N, T, 2H)", lambda out, kw: sum(_halves(out, kw))),
+        with_output("birnn_forward", "you concatenated along time (N, 2T, H); concatenate along the "
+                    "features, (N, T, 2H)",
+                    lambda out, kw: np.concatenate(_halves(out, kw), axis=1)),
+    ],
+)
+
+SPEC = AssignmentSpec.of(ASSIGNMENT, RNN_CELL, RNN_FORWARD, RNN_STEP_BACKWARD, RNN_BACKWARD,
+                         BIRNN_FORWARD)
