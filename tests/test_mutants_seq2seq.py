@@ -14,6 +14,7 @@ training loops fail it. What ``train_model`` returns is checked without training
 from __future__ import annotations
 
 import functools
+import itertools
 import textwrap
 import types
 from pathlib import Path
@@ -387,10 +388,67 @@ LOSS_MUTANTS = [
      """, None, None),
 ]
 
+# beam_search: the loop of the definition, with one thing changed in each mutant.
+_BEAM = """
+def beam_search(logp, start, eos, width, max_len, alpha):
+    beam, complete = [([], start, 0.0)], []
+    for t in range(max_len):
+        cands = []
+        for toks, last, total in beam:
+            for nxt in range(logp.shape[2]):
+                cands.append((toks + [nxt], nxt, total + {term}))
+        cands.sort(key=lambda c: -c[2])
+        {select}
+        if not beam:
+            break
+    {final}
+    toks, _, total = max(complete, key=lambda c: {key})
+    return {result}
+"""
+GOOD_BEAM = {
+    "term": "logp[t, last, nxt]",
+    "select": "complete += [c for c in cands[:width] if c[1] == eos]; beam = [c for c in cands[:width] if c[1] != eos]",
+    "final": "complete += beam",
+    "key": "c[2] / len(c[0]) ** alpha",
+    "result": "np.array(toks), total / len(toks) ** alpha",
+}
+
+
+def _beam(**changes: str) -> str:
+    return _BEAM.format(**{**GOOD_BEAM, **changes})
+
+
+BEAM_MUTANTS = [
+    ("no length normalisation", _beam(key="c[2]", result="np.array(toks), total"),
+     "sum / length ** alpha", None),
+    ("chosen by the raw sum, normalised score returned", _beam(key="c[2]"), "chose the best hypothesis", None),
+    ("not stopping at EOS", _beam(select="beam = cands[:width]"), "extend", None),
+    ("finished beams kept and extended",
+     _beam(select="complete += [c for c in cands[:width] if c[1] == eos]; beam = cands[:width]",
+           final="complete += [c for c in beam if c[1] != eos]"), "set aside", None),
+    ("probabilities added", _beam(term="np.exp(logp[t, last, nxt])"), "added probabilities", None),
+    ("width unfinished hypotheses kept",
+     _beam(select="complete += [c for c in cands[:width] if c[1] == eos]; "
+                  "beam = [c for c in cands if c[1] != eos][:width]"), "unfinished hypotheses", None),
+    ("length without the end token",
+     _beam(key="c[2] / np.float64(len(c[0]) - (c[1] == eos)) ** alpha",
+           result="np.array(toks), total / np.float64(len(toks) - (toks[-1] == eos)) ** alpha"),
+     "count the end token", None),
+    ("table read as logp[t, next, prev]", _beam(term="logp[t, nxt, last]"), "logp[t, next, prev]", None),
+    ("raw sum returned", _beam(result="np.array(toks), total"), "returned the summed", None),
+    ("start token returned", _beam(result="np.array([start] + toks), total / len(toks) ** alpha"),
+     "start with the start token", None),
+    ("end token left out", _beam(result="np.array(toks[:-1] if toks[-1] == eos else toks), "
+                                        "total / len(toks) ** alpha"), "left the end token out", None),
+    ("a list instead of an array", _beam(result="toks, total / len(toks) ** alpha"),
+     None, "return a numpy array"),
+]
+
 MUTANTS = [
     (name, label, source, diagnosis, message)
     for name, table in (("encode", ENCODE_MUTANTS), ("decoder_step", DECODER_STEP_MUTANTS),
-                        ("greedy_decode", GREEDY_MUTANTS), ("teacher_forcing_loss", LOSS_MUTANTS))
+                        ("greedy_decode", GREEDY_MUTANTS), ("teacher_forcing_loss", LOSS_MUTANTS),
+                        ("beam_search", BEAM_MUTANTS))
     for label, source, diagnosis, message in table
 ]
 
@@ -523,6 +581,44 @@ CORRECT_VARIANTS = {
             picked = log_p.gather(2, tgt[:, 1:, None])
             return -picked.sum() / tgt[:, 1:].numel()
     """,
+    "beam_search: heapq.nlargest over (score, tokens) pairs, tuples returned as arrays": """
+        import heapq
+
+        def beam_search(logp, start, eos, width, max_len, alpha):
+            live, done = [(0.0, (start,))], []
+            for t in range(max_len):
+                options = [(s + float(logp[t, seq[-1], v]), seq + (v,))
+                           for s, seq in live for v in range(logp.shape[-1])]
+                best = heapq.nlargest(width, options, key=lambda o: o[0])
+                done.extend(o for o in best if o[1][-1] == eos)
+                live = [o for o in best if o[1][-1] != eos]
+                if not live:
+                    break
+            done.extend(live)
+            scored = [(s / (len(seq) - 1) ** alpha, seq) for s, seq in done]
+            score, seq = max(scored, key=lambda o: o[0])
+            return np.asarray(seq[1:], dtype=np.int32), score
+    """,
+    "beam_search: vectorised with numpy (argsort over the flattened candidates)": """
+        def beam_search(logp, start, eos, width, max_len, alpha):
+            seqs, sums, ends = np.zeros((1, 0), dtype=int), np.zeros(1), np.array([start])
+            finals = []
+            for t in range(max_len):
+                cand = sums[:, None] + logp[t][ends]
+                flat = np.argsort(cand, axis=None)[::-1][:width]
+                rows, cols = np.unravel_index(flat, cand.shape)
+                new = np.concatenate([seqs[rows], cols[:, None]], axis=1)
+                new_sums = cand[rows, cols]
+                finals += [(new[i], new_sums[i]) for i in np.flatnonzero(cols == eos)]
+                keep = cols != eos
+                seqs, sums, ends = new[keep], new_sums[keep], cols[keep]
+                if not keep.any():
+                    break
+            finals += list(zip(seqs, sums))
+            scores = np.array([s / len(q) ** alpha for q, s in finals])
+            k = int(np.argmax(scores))
+            return finals[k][0], scores[k]
+    """,
 }
 
 
@@ -571,6 +667,8 @@ def test_cases_are_deterministic_and_leave_torch_alone() -> None:
             for key, value in a.items():
                 if isinstance(value, torch.Tensor):
                     assert torch.equal(value, b[key]), (name, key)
+                elif isinstance(value, np.ndarray):
+                    assert np.array_equal(value, b[key]), (name, key)
                 elif isinstance(value, torch.nn.Module):
                     for p, q in zip(value.parameters(), b[key].parameters(), strict=True):
                         assert p.dtype == torch.float64 and torch.equal(p, q), (name, key)
@@ -748,3 +846,102 @@ def test_the_training_run_has_no_stand_ins() -> None:
     """train_model trains with the student's own loss (see the spec): a stand-in loss would have
     no gradient."""
     assert get_spec(ASSIGNMENT).functions[TRAINING].uses == ()
+
+
+# ---------------------------------------------------------------------------------------------
+# beam_search: the reference against exhaustive search and greedy decoding; the constructed cases.
+
+
+def _enumerate_best(logp, start, eos, max_len, alpha):
+    """The best complete hypothesis by brute force: every sequence of at most max_len tokens that
+    is finished (ends with eos, and eos nowhere else) or unfinished of length max_len."""
+    v = logp.shape[2]
+    best = (None, -np.inf)
+    for k in range(1, max_len + 1):
+        for seq in itertools.product(range(v), repeat=k):
+            if eos in seq[:-1] or (k < max_len and seq[-1] != eos):
+                continue
+            total = sum(logp[t, prev, nxt] for t, (prev, nxt) in enumerate(zip((start,) + seq, seq)))
+            score = total / k ** alpha
+            if score > best[1]:
+                best = (np.array(seq), score)
+    return best
+
+
+def _greedy(logp, start, eos, max_len):
+    tokens, total, last = [], 0.0, start
+    for t in range(max_len):
+        last = int(np.argmax(logp[t, last]))
+        tokens.append(last)
+        total += logp[t, tokens[-2] if len(tokens) > 1 else start, last]
+        if last == eos:
+            break
+    return np.array(tokens), total
+
+
+BEAM_CASES = get_spec(ASSIGNMENT).functions["beam_search"].cases
+
+
+@pytest.mark.parametrize("seed", [SEED, 7, 11])
+def test_beam_reference_is_exact_when_nothing_is_pruned(ref, seed) -> None:
+    """With a width of V ** max_len nothing is pruned: the reference finds the optimum that
+    enumeration finds (the hidden exhaustive case, and random tables with other alphas)."""
+    cases = [c for c in BEAM_CASES(np.random.default_rng(seed)) if c["width"] >= c["logp"].shape[2] ** c["max_len"]]
+    rng = np.random.default_rng(seed)
+    for alpha in (0.0, 0.5, 1.0):
+        eos = int(rng.integers(4))
+        cases.append({"logp": spec_module._table(rng, 3, 4, eos, eos_bias=0.5), "start": (eos + 1) % 4,
+                      "eos": eos, "width": 4 ** 3, "max_len": 3, "alpha": alpha})
+    assert len(cases) == 4
+    for case in cases:
+        tokens, score = ref.beam_search(**case)
+        best_tokens, best_score = _enumerate_best(case["logp"], case["start"], case["eos"], case["max_len"],
+                                                  case["alpha"])
+        np.testing.assert_array_equal(tokens, best_tokens)
+        np.testing.assert_allclose(score, best_score, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("seed", [SEED, 7, 11])
+def test_beam_of_width_one_is_greedy_and_greedy_is_not_always_optimal(ref, seed) -> None:
+    cases = BEAM_CASES(np.random.default_rng(seed))
+    greedy_cases = [c for c in cases if c["width"] == 1]
+    assert len(greedy_cases) == 2
+    for case in greedy_cases:
+        tokens, score = ref.beam_search(**case)
+        g_tokens, g_total = _greedy(case["logp"], case["start"], case["eos"], case["max_len"])
+        np.testing.assert_array_equal(tokens, g_tokens)
+        np.testing.assert_allclose(score, g_total / len(g_tokens) ** case["alpha"], rtol=1e-12, atol=0)
+    # The constructed case: greedy (width 1) is beaten by the width of the case, and a width of
+    # V ** max_len (exhaustive) agrees with that width.
+    rng = np.random.default_rng(seed)
+    logp, start, eos = spec_module.greedy_trap(rng, 6, 4)
+    trap = [c for c in cases if c["width"] == 2 and c["max_len"] == 4 and c["logp"].shape == (4, 6, 6)]
+    assert len(trap) == 1
+    case = trap[0]
+    beam_tokens, beam_score = ref.beam_search(**case)
+    greedy_tokens, greedy_score = ref.beam_search(**{**case, "width": 1})
+    assert beam_score > greedy_score + 0.1 and not np.array_equal(beam_tokens, greedy_tokens)
+    exact_tokens, _ = ref.beam_search(**{**case, "width": 6 ** 4})
+    np.testing.assert_array_equal(beam_tokens, exact_tokens)
+    # The early-end case: greedy stops at once on [eos]; a wider beam finds a better answer.
+    early = [c for c in cases if c["width"] == 1 and c["logp"].shape == (4, 5, 5)]
+    assert len(early) == 1
+    tokens, score = ref.beam_search(**early[0])
+    assert list(tokens) == [early[0]["eos"]]
+    assert ref.beam_search(**{**early[0], "width": 2})[1] > score + 0.1
+
+
+@pytest.mark.parametrize("seed", [SEED, 7, 11, 12, 13])
+def test_beam_variant_without_hooks_is_the_reference_and_every_hook_shows(ref, seed) -> None:
+    """The catalogue's beam search gives the reference's answer; each of its hooks (a known
+    mistake) changes the answer on at least one hidden case, whatever the seed."""
+    from autograder.checks import outputs_match
+
+    cases = BEAM_CASES(np.random.default_rng(seed))
+    for case in cases:
+        assert outputs_match(spec_module.beam_variant(**case), ref.beam_search(**case))
+    for hook in ("keep_finished", "live_width"):
+        assert any(not outputs_match(spec_module.beam_variant(**case, **{hook: True}), ref.beam_search(**case))
+                   for case in cases), hook
+    assert any(not outputs_match(spec_module.beam_variant(**case, eos_counted=False), ref.beam_search(**case))
+               for case in cases)

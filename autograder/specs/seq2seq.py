@@ -566,5 +566,186 @@ TRAIN_MODEL = FunctionSpec(
 )
 
 
+# beam_search ------------------------------------------------------------------------------------
+#
+# The "model" is a table of next-token log-probabilities, logp[t, prev, next] (T, V, V), each row
+# log-softmax normalised: plain arrays, so that the sandbox can send the cases as they are.
+
+
+def _table(rng: np.random.Generator, t: int, v: int, eos: int, *, scale: float = 1.5,
+           eos_bias: float = 0.0) -> np.ndarray:
+    """A random table (t, v, v) of log-probabilities; ``eos_bias`` makes the end token likelier."""
+    logits = rng.normal(0.0, scale, size=(t, v, v))
+    logits[:, :, eos] += eos_bias
+    return logits - np.logaddexp.reduce(logits, axis=2, keepdims=True)
+
+
+def _normalised(logits: np.ndarray) -> np.ndarray:
+    return logits - np.logaddexp.reduce(logits, axis=-1, keepdims=True)
+
+
+def greedy_trap(rng: np.random.Generator, v: int, t: int) -> tuple[np.ndarray, int, int]:
+    """A table where greedy decoding is not optimal, built from ``rng`` alone: from the start token
+    the likeliest first token ``a`` leads to flat, unlikely continuations, while the runner-up ``b``
+    is followed by the end token with high probability. Returns (logp, start, eos)."""
+    start, eos, a, b = (int(x) for x in rng.permutation(v)[:4])
+    logits = rng.normal(0.0, 0.3, size=(t, v, v))
+    logits[0, start, :] = rng.normal(-3.0, 0.3, size=v)
+    logits[0, start, a] = 1.0 + rng.uniform(0.0, 0.2)  # greedy's first choice
+    logits[0, start, b] = 0.6 + rng.uniform(0.0, 0.2)  # the runner-up
+    logits[0, start, eos] = -6.0
+    logits[1, b, :] = rng.normal(-3.0, 0.3, size=v)
+    logits[1, b, eos] = 4.0 + rng.uniform(0.0, 0.5)  # b then the end: likely
+    return _normalised(logits), start, eos
+
+
+def early_end_trap(rng: np.random.Generator, v: int, t: int) -> tuple[np.ndarray, int, int]:
+    """A table where the likeliest first token is the end token, yet the best answer (alpha = 1)
+    is the runner-up ``c`` followed by the end token: with width 1 the beam holds only the finished
+    ``[eos]`` and stops; a beam that keeps ``width`` *unfinished* hypotheses finds ``[c, eos]``, and
+    one that keeps extending finished hypotheses finds ``[eos, eos]``.
+    Built from ``rng`` alone. Returns (logp, start, eos)."""
+    start, eos, c = (int(x) for x in rng.permutation(v)[:3])
+    logits = rng.normal(0.0, 0.3, size=(t, v, v))
+    logits[0, start, :] = rng.normal(-4.0, 0.3, size=v)
+    logits[0, start, eos] = 1.0 + rng.uniform(0.0, 0.1)
+    logits[0, start, c] = 0.8 + rng.uniform(0.0, 0.1)
+    logits[1, c, eos] = 6.0 + rng.uniform(0.0, 0.5)
+    logits[1, eos, eos] = 6.0 + rng.uniform(0.0, 0.5)  # a finished [eos] kept in the beam would go on well
+    return _normalised(logits), start, eos
+
+
+def _beam_cases(rng: np.random.Generator) -> list[Inputs]:
+    out = []
+
+    def ends(v: int) -> tuple[int, int]:
+        start, eos = rng.permutation(v)[:2]
+        return int(start), int(eos)
+
+    # (T, V, width, max_len, alpha, eos_bias): the first case is the one where most mistakes differ.
+    for t, v, width, max_len, alpha, bias, scale in [(6, 6, 3, 6, 1.0, 0.0, 1.0), (6, 5, 1, 6, 1.0, 1.5, 1.5),
+                                                     (7, 8, 4, 5, 0.6, 1.0, 1.5), (8, 5, 2, 8, 1.0, 1.5, 1.0)]:
+        start, eos = ends(v)
+        out.append({"logp": _table(rng, t, v, eos, scale=scale, eos_bias=bias), "start": start, "eos": eos,
+                    "width": width, "max_len": max_len, "alpha": alpha})
+        if width == 1:  # the constructed cases: greedy decoding (width 1) is not optimal
+            logp, start, eos = greedy_trap(rng, 6, 4)
+            out.append({"logp": logp, "start": start, "eos": eos, "width": 2, "max_len": 4, "alpha": 0.5})
+            logp, start, eos = early_end_trap(rng, 5, 4)
+            out.append({"logp": logp, "start": start, "eos": eos, "width": 1, "max_len": 4, "alpha": 1.0})
+            # the same kind of table with a beam of two: normalised, [c, eos] beats [eos]
+            logp, start, eos = early_end_trap(rng, 5, 4)
+            out.append({"logp": logp, "start": start, "eos": eos, "width": 2, "max_len": 4, "alpha": 1.0})
+    # Small enough for an exhaustive search: width V ** max_len keeps every hypothesis.
+    start, eos = ends(3)
+    out.append({"logp": _table(rng, 3, 3, eos), "start": start, "eos": eos, "width": 27,
+                "max_len": 3, "alpha": 1.0})
+    # One step only (a table of one step).
+    start, eos = ends(4)
+    out.append({"logp": _table(rng, 1, 4, eos), "start": start, "eos": eos, "width": 2,
+                "max_len": 1, "alpha": 1.0})
+    return out
+
+
+def beam_variant(logp: np.ndarray, start: int, eos: int, width: int, max_len: int, alpha: float, *,
+                 keep_finished: bool = False, live_width: bool = False,
+                 eos_counted: bool = True) -> tuple[np.ndarray, float]:
+    """Beam search written for the mistake catalogue, with hooks that make it go wrong in known
+    ways (the defaults give the right answer; a test checks it against the reference):
+
+    ``keep_finished``: hypotheses that ended with the end token stay in the beam and are extended;
+    ``live_width``: the beam keeps the ``width`` best *unfinished* candidates (finished ones take no
+    place); ``eos_counted=False``: the length that normalises the score leaves out the end token.
+    """
+    logp = np.asarray(logp, dtype=np.float64)
+    live_tokens: list[list[int]] = [[]]
+    live_sums = np.zeros(1)
+    last = np.array([start])
+    done: list[tuple[list[int], float]] = []
+    for t in range(max_len):
+        totals = live_sums[:, None] + logp[t, last]  # (B, V)
+        order = np.argsort(-totals, axis=None, kind="stable")
+        rows, cols = np.unravel_index(order, totals.shape)
+        ranked = [(live_tokens[r] + [int(c)], float(totals[r, c])) for r, c in zip(rows, cols, strict=True)]
+        top = ranked[:width]
+        done += [(toks, s) for toks, s in top if toks[-1] == eos]
+        if keep_finished:
+            kept = top
+        elif live_width:
+            kept = [(toks, s) for toks, s in ranked if toks[-1] != eos][:width]
+        else:
+            kept = [(toks, s) for toks, s in top if toks[-1] != eos]
+        if not kept:
+            break
+        live_tokens = [toks for toks, _ in kept]
+        live_sums = np.array([s for _, s in kept])
+        last = np.array([toks[-1] for toks in live_tokens])
+    else:
+        done += [(toks, float(s)) for toks, s in zip(live_tokens, live_sums, strict=True)
+                 if not (keep_finished and toks[-1] == eos)]
+
+    def length(toks: list[int]) -> float:
+        return float(len(toks) - (not eos_counted and toks[-1] == eos))
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scored = [(toks, np.float64(s) / np.float64(length(toks)) ** alpha) for toks, s in done]
+    best = max(range(len(scored)), key=lambda k: scored[k][1])
+    return np.array(scored[best][0], dtype=np.int64), float(scored[best][1])
+
+
+def _variant(**hooks: bool) -> Callable[[Reference, Inputs], Any]:
+    return lambda ref, kw: beam_variant(**kw, **hooks)
+
+
+def _rescored(out: Any, kw: Inputs) -> Any:
+    """An answer whose score (a raw sum) is divided by length ** alpha."""
+    tokens, total = out
+    return tokens, total / len(tokens) ** kw["alpha"]
+
+
+def _eos_dropped(out: Any, kw: Inputs) -> Any:
+    tokens, score = out
+    kept = list(tokens[:-1] if tokens[-1] == kw["eos"] else tokens)
+    return np.array(kept), score  # as np.array(list) makes it: an empty answer is float64
+
+
+BEAM_SEARCH = FunctionSpec(
+    "beam_search",
+    _beam_cases,
+    mistakes=[
+        # First: when the choice is the same with or without normalisation, the score says which.
+        with_output("beam_search", "you returned the summed log-probability; return the normalised "
+                    "score, sum / length ** alpha (and choose the best hypothesis by it)",
+                    lambda out, kw: (out[0], out[1] * len(out[0]) ** kw["alpha"])),
+        Mistake("you chose the best hypothesis by its raw sum of log-probabilities; choose it by the "
+                "normalised score sum / length ** alpha, and return that score",
+                lambda ref, kw: _rescored(ref.beam_search(**{**kw, "alpha": 0.0}), kw)),
+        with_inputs("beam_search", "the scores are not length-normalised (as if alpha were 0): the "
+                    "final choice compares sum / length ** alpha, which does not favour short answers",
+                    _replaced(alpha=lambda kw: 0.0)),
+        Mistake("hypotheses that ended with `eos` stayed in the beam and were extended: a finished "
+                "hypothesis is set aside (it leaves the beam, and competes only in the final choice)",
+                _variant(keep_finished=True)),
+        with_inputs("beam_search", "you did not stop hypotheses at the end token: one that ends with "
+                    "`eos` is finished: set it aside, do not extend it", _replaced(eos=lambda kw: -1)),
+        with_inputs("beam_search", "you added probabilities instead of log-probabilities: a "
+                    "hypothesis' score is the sum of the log-probabilities of its tokens",
+                    _replaced(logp=lambda kw: np.exp(kw["logp"]))),
+        Mistake("your beam kept `width` unfinished hypotheses at each step; keep the `width` best "
+                "candidates, finished or not, and set the finished ones aside (the beam then shrinks)",
+                _variant(live_width=True)),
+        Mistake("the length that normalises the score must count the end token (a finished "
+                "hypothesis y_1 ... y_k = eos has length k)", _variant(eos_counted=False)),
+        with_inputs("beam_search", "you read the table as logp[t, next, prev]: the row is the previous "
+                    "token, the column the next one (logp[t, prev, next])",
+                    _replaced(logp=lambda kw: kw["logp"].transpose(0, 2, 1))),
+        with_output("beam_search", "the returned tokens start with the start token; return the tokens "
+                    "after it", lambda out, kw: (np.concatenate([[kw["start"]], out[0]]), out[1])),
+        with_output("beam_search", "you left the end token out of the returned tokens: a finished "
+                    "hypothesis ends with `eos`", _eos_dropped),
+    ],
+)
+
+
 SPEC = AssignmentSpec.of(ASSIGNMENT, ENCODE, DECODER_STEP, GREEDY_DECODE, TEACHER_FORCING_LOSS,
-                         TRAIN_MODEL)
+                         TRAIN_MODEL, BEAM_SEARCH)
