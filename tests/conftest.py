@@ -60,3 +60,24 @@ def student_namespace(assignment: str) -> dict:
     for cell_id, source in reference_cells(source_of(assignment, REPO)):
         exec(compile(source, f"<student {cell_id}>", "exec"), ns)  # noqa: S102
     return ns
+
+
+def filled_notebook(assignment: str, overrides: dict[str, str] | None = None, *,
+                    blank: tuple[str, ...] = ()):
+    """The released notebook with every answer filled in from the source, then ``overrides``
+    (grade id -> source); the cells in ``blank`` are left as released (a student's submission)."""
+    import nbformat
+
+    from autograder.reference import strip_solution_markers
+
+    answers = {c.metadata["nbgrader"]["grade_id"]: strip_solution_markers(c.source)
+               for c in nbformat.read(source_notebook(assignment), as_version=4).cells
+               if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
+    nb = nbformat.read(REPO / "exercises" / assignment / source_notebook(assignment).name, as_version=4)
+    for cell in nb.cells:
+        key = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if key in answers and key not in blank:
+            cell.source = answers[key]
+        if overrides and key in overrides:
+            cell.source = overrides[key]
+    return nb

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import BIN, REPO, make_course
+from conftest import BIN, REPO, filled_notebook, make_course
 
 from autograder.grader import AssignmentInfo, grade_submission
 from autograder.reference import strip_solution_markers
@@ -27,20 +27,6 @@ SANDBOX = "bwrap" if bwrap_available() else "none"
 AUTOGRADER = [sys.executable, "-m", "autograder"]
 
 
-def student(assignment: str, overrides: dict[str, str] | None = None, *, blank: tuple[str, ...] = ()
-            ) -> nbformat.NotebookNode:
-    (source,) = sorted((REPO / "solutions" / assignment).glob("*.ipynb"))
-    answers = {c.metadata["nbgrader"]["grade_id"]: strip_solution_markers(c.source)
-               for c in nbformat.read(source, as_version=4).cells
-               if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
-    nb = nbformat.read(REPO / "exercises" / assignment / source.name, as_version=4)
-    for cell in nb.cells:
-        key = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if key in answers and key not in blank:
-            cell.source = answers[key]
-        if overrides and key in overrides:
-            cell.source = overrides[key]
-    return nb
 
 
 def grade_one(tmp_path: Path, assignment: str, nb: nbformat.NotebookNode, name: str = "s1"):
@@ -64,7 +50,7 @@ def test_composite_keeps_its_points_when_a_part_raised_at_import(tmp_path: Path)
     (source,) = sorted((REPO / "solutions" / "03_lstm").glob("*.ipynb"))
     gate = next(strip_solution_markers(c.source) for c in nbformat.read(source, as_version=4).cells
                 if c.metadata.get("nbgrader", {}).get("grade_id") == "forget_gate")
-    nb = student("03_lstm", {"forget_gate": BROKEN_IMPORT + gate})
+    nb = filled_notebook("03_lstm", {"forget_gate": BROKEN_IMPORT + gate})
     result = grade_one(tmp_path, "03_lstm", nb)
     got = parts(result)
     assert got["test_forget_gate"] == 0
@@ -75,13 +61,13 @@ def test_composite_keeps_its_points_when_a_part_raised_at_import(tmp_path: Path)
 
 
 def test_composite_keeps_its_points_when_a_part_is_deleted(tmp_path: Path) -> None:
-    nb = student("03_lstm", {"input_gate": "# deleted\n"})
+    nb = filled_notebook("03_lstm", {"input_gate": "# deleted\n"})
     got = parts(grade_one(tmp_path, "03_lstm", nb))
     assert got["test_input_gate"] == 0 and got["test_lstm_cell"] == 3 and got["test_lstm_forward"] == 3
 
 
 def test_notebook_of_another_assignment_gets_one_flag(tmp_path: Path) -> None:
-    result = grade_one(tmp_path, "03_lstm", student("01_rnn"))
+    result = grade_one(tmp_path, "03_lstm", filled_notebook("01_rnn"))
     assert result.flags[0] == "no cells of 03_lstm found: is this 01_rnn? (its answers were not graded)"
     assert not [f for f in result.flags if "missing from the notebook" in f or "was deleted" in f], result.flags
     assert result.score == 0
@@ -90,7 +76,7 @@ def test_notebook_of_another_assignment_gets_one_flag(tmp_path: Path) -> None:
 def test_overflow_is_a_diagnosed_mistake(tmp_path: Path) -> None:
     naive = ("def forget_gate(x, h_prev, W_xf, W_hf, b_f):\n"
              "    return 1.0 / (1.0 + np.exp(-(x @ W_xf + h_prev @ W_hf + b_f)))\n")
-    result = grade_one(tmp_path, "03_lstm", student("03_lstm", {"forget_gate": naive}))
+    result = grade_one(tmp_path, "03_lstm", filled_notebook("03_lstm", {"forget_gate": naive}))
     row = next(p for p in result.parts if p.part == "test_forget_gate")
     assert row.points == 0 and row.diagnosis and "overflow" in row.diagnosis.lower(), row
     from autograder.report import class_report_html

@@ -14,29 +14,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import BIN, REPO
-
-from autograder.reference import strip_solution_markers
+from conftest import BIN, filled_notebook
 
 pytestmark = pytest.mark.slow
 
 
-def student(assignment: str, overrides: dict[str, str] | None = None, *, blank: tuple[str, ...] = ()
-            ) -> nbformat.NotebookNode:
-    """The released notebook with every answer filled in from the source, then ``overrides``
-    (grade id -> source); the cells in ``blank`` are left as released."""
-    (source,) = sorted((REPO / "solutions" / assignment).glob("*.ipynb"))
-    answers = {c.metadata["nbgrader"]["grade_id"]: strip_solution_markers(c.source)
-               for c in nbformat.read(source, as_version=4).cells
-               if c.metadata.get("nbgrader", {}).get("solution") and c.cell_type == "code"}
-    nb = nbformat.read(REPO / "exercises" / assignment / source.name, as_version=4)
-    for cell in nb.cells:
-        key = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if key in answers and key not in blank:
-            cell.source = answers[key]
-        if overrides and key in overrides:
-            cell.source = overrides[key]
-    return nb
 
 
 def validate(nb: nbformat.NotebookNode, folder: Path) -> str:
@@ -88,7 +70,7 @@ RNN_BACKWARD_NO_FUTURE = '''def rnn_backward(dh, x, h0, h, W_xh, W_hh):
 
 @pytest.mark.parametrize("assignment", ["01_rnn", "03_lstm"])
 def test_validate_passes_a_correct_notebook(tmp_path: Path, assignment: str) -> None:
-    out = validate(student(assignment), tmp_path)
+    out = validate(filled_notebook(assignment), tmp_path)
     assert "Success! Your notebook passes all the tests." in out, out[-3000:]
 
 
@@ -99,7 +81,7 @@ def test_validate_passes_a_correct_notebook(tmp_path: Path, assignment: str) -> 
     ("01_rnn", {"rnn_backward": RNN_BACKWARD_NO_FUTURE}, "wrong values"),
 ], ids=["lstm_cell-(c,h)", "lstm_forward-T-1", "rnn_forward-T-1", "rnn_backward-no-future"])
 def test_validate_fails_on_a_wrong_composite(tmp_path: Path, assignment: str, overrides: dict, says: str) -> None:
-    out = validate(student(assignment, overrides), tmp_path)
+    out = validate(filled_notebook(assignment, overrides), tmp_path)
     assert "Success!" not in out, out[-3000:]
     assert "VALIDATION FAILED" in out, out[-3000:]
     (name,) = overrides
@@ -109,7 +91,7 @@ def test_validate_fails_on_a_wrong_composite(tmp_path: Path, assignment: str, ov
 
     ns = student_namespace(assignment)
     exec(compile(overrides[name], f"<student {name}>", "exec"), ns)  # noqa: S102
-    check = next(c.source for c in student(assignment).cells
+    check = next(c.source for c in filled_notebook(assignment).cells
                  if c.metadata.get("nbgrader", {}).get("grade_id") == f"check_{name}")
     with pytest.raises(AssertionError, match=re.escape(says)):
         exec(compile(check, f"<check_{name}>", "exec"), ns)  # noqa: S102
@@ -128,7 +110,7 @@ def _run_all(nb: nbformat.NotebookNode, folder: Path) -> nbformat.NotebookNode:
 def test_unattempted_bonus_ends_restart_and_run_all_clean(tmp_path: Path) -> None:
     """Every required function done, the bonus left alone: no red error anywhere, the bonus says it is
     optional, and Validate passes."""
-    nb = student("03_lstm", blank=("lstm_cell_backward",))
+    nb = filled_notebook("03_lstm", blank=("lstm_cell_backward",))
     ran = _run_all(nbformat.from_dict(nb), tmp_path / "run")
     errors = [(c.metadata.get("nbgrader", {}).get("grade_id"), o.get("ename"), o.get("evalue"))
               for c in ran.cells if c.cell_type == "code" for o in c.get("outputs", [])
