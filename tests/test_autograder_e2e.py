@@ -26,8 +26,9 @@ from autograder.sandbox import bwrap_available
 pytestmark = [pytest.mark.slow]
 ASSIGNMENT = "01_rnn"
 NOTEBOOK = "rnn.ipynb"
-PARTS = ["test_rnn_cell", "test_rnn_forward", "test_rnn_step_backward", "test_rnn_backward"]
-FULL = {"test_rnn_cell": 3.0, "test_rnn_forward": 3.0, "test_rnn_step_backward": 4.0, "test_rnn_backward": 4.0}
+PARTS = ["test_rnn_cell", "test_rnn_forward", "test_rnn_step_backward", "test_rnn_backward", "test_birnn_forward"]
+FULL = {"test_rnn_cell": 3.0, "test_rnn_forward": 3.0, "test_rnn_step_backward": 4.0, "test_rnn_backward": 4.0,
+        "test_birnn_forward": 2.0}  # the bonus (extra credit): nbgrader's score includes it
 AUTOGRADER = [sys.executable, "-m", "autograder"]
 
 WRONG_CELL = """def rnn_cell(x, h_prev, W_xh, W_hh, b_h):
@@ -158,7 +159,7 @@ def points(row: dict[str, str]) -> dict[str, float]:
 def test_csv_has_a_row_per_student_and_a_column_per_part(graded) -> None:
     header = list(next(iter(graded.values())).keys())
     assert header[:3] == ["student_id", "status", "reason"]
-    assert header[3:7] == PARTS and "autograded_total" in header and "flags" in header
+    assert header[3:8] == PARTS and "autograded_total" in header and "flags" in header
     assert set(graded) == {"correct", "partly_wrong", "untouched", "broken_json", "wrong_name",
                            "mal_exfiltrate", "mal_vandal", "mal_patch", "mal_edit_tests", "mal_exit",
                            "mal_print", "mal_sleep"}
@@ -201,7 +202,8 @@ def test_output_flood_is_capped_and_flagged(graded) -> None:
 def test_exiting_the_process_is_a_crash_not_a_silent_zero(graded) -> None:
     row = graded["mal_exit"]
     assert row["status"] == "crashed" and "process ended while running cell rnn_step_backward" in row["reason"]
-    assert points(row) == {**FULL, "test_rnn_step_backward": 0.0, "test_rnn_backward": 0.0}
+    assert points(row) == {**FULL, "test_rnn_step_backward": 0.0, "test_rnn_backward": 0.0,
+                           "test_birnn_forward": 0.0}
 
 
 def test_sleeping_past_the_limit_costs_only_that_part(graded) -> None:

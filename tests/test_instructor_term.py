@@ -19,8 +19,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import BIN, make_course, nbgrader
-from test_grader_term import SANDBOX, student
+from conftest import BIN, filled_notebook, make_course, nbgrader
+from test_grader_term import SANDBOX
 
 from autograder.grader import AssignmentInfo
 
@@ -71,8 +71,8 @@ def term(tmp_path_factory) -> dict:
     (source,) = [c for c in nbformat.read(course / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4).cells
                  if c.metadata.get("nbgrader", {}).get("grade_id") == "rnn_forward"]
     notebooks = {
-        "alice": student(ASSIGNMENT),                                                      # correct
-        "bob": student(ASSIGNMENT, {"rnn_cell": BROKEN_AT_IMPORT + "def rnn_cell(): pass\n"}),  # raises
+        "alice": filled_notebook(ASSIGNMENT),                                                      # correct
+        "bob": filled_notebook(ASSIGNMENT, {"rnn_cell": BROKEN_AT_IMPORT + "def rnn_cell(): pass\n"}),  # raises
         "dave": None,                                                                     # blank
     }
     for name, nb in notebooks.items():
@@ -85,7 +85,7 @@ def term(tmp_path_factory) -> dict:
     # carol e-mailed her notebook; the instructor placed it by hand (no timestamp, no secret)
     placed = course / "submitted" / "carol" / ASSIGNMENT
     placed.mkdir(parents=True)
-    nbformat.write(student(ASSIGNMENT), placed / NOTEBOOK)
+    nbformat.write(filled_notebook(ASSIGNMENT), placed / NOTEBOOK)
     first = grade(course, "--seed", "11")
     return {"root": root, "course": course, "exchange": exchange, "first": first, "again": again,
             "grades": rows(course / "graded" / ASSIGNMENT / "grades.csv")}
@@ -171,7 +171,7 @@ def test_a_zip_never_mixes_with_the_course_grades(term, tmp_path: Path) -> None:
     course = term["course"]
     archive = tmp_path / "canvas.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("erin.ipynb", nbformat.writes(student(ASSIGNMENT)))
+        zf.writestr("erin.ipynb", nbformat.writes(filled_notebook(ASSIGNMENT)))
     before = (course / "graded" / ASSIGNMENT / "grades.csv").read_text()
     proc = grade(course, "--submissions", str(archive))
     zipped = course / "graded" / f"{ASSIGNMENT}-canvas"
@@ -199,7 +199,7 @@ def test_ctrl_c_stops_at_once_and_says_how_to_resume(tmp_path: Path) -> None:
     for k in range(3):
         folder = course / "submitted" / f"s{k}" / ASSIGNMENT
         folder.mkdir(parents=True)
-        nbformat.write(student(ASSIGNMENT, {"rnn_cell": sleeper}), folder / NOTEBOOK)
+        nbformat.write(filled_notebook(ASSIGNMENT, {"rnn_cell": sleeper}), folder / NOTEBOOK)
     proc = subprocess.Popen([*AUTOGRADER, "grade", ASSIGNMENT, "--course", str(course), "--sandbox", "none",
                              "--cell-timeout", "500", "--timeout", "550", "-q", "--jobs", "2", "--no-gradebook"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
