@@ -2,7 +2,9 @@
 #   make serve   build the book (executing every chapter) and serve it on http://127.0.0.1:8000
 #   make test    run every check (builds the book first)
 #   make hub     run the course in a local JupyterHub on http://127.0.0.1:8010 (Ctrl-C stops it)
-# All three create the virtual environment (.venv) on first use.
+# All three create the virtual environment (.venv) on first use. Also: make book, make page PAGE=03_lstm
+# (one chapter alone), make experiments (chapter 5's study, ~17 min on 2 cores), make exercises,
+# make student-dist, make test-fast, make lint, make clean.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -20,7 +22,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 .PHONY: help venv sysdeps book page serve test test-fast exercises student-dist lint clean hub experiments
 
 help:
-	@sed -n '1,6p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
 
 venv: $(VENV)/.installed
 
