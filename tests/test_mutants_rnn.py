@@ -919,7 +919,7 @@ def test_bidirectional_matches_torch(ref, t: int) -> None:
                "b_h": rng.normal(scale=0.3, size=h)} for _ in range(2)]
     rnn = torch.nn.RNN(d, h, nonlinearity="tanh", batch_first=True, bidirectional=True).double()
     with torch.no_grad():
-        for suffix, p in zip(("l0", "l0_reverse"), params):
+        for suffix, p in zip(("l0", "l0_reverse"), params, strict=True):
             getattr(rnn, f"weight_ih_{suffix}").copy_(torch.from_numpy(p["W_xh"].T))
             getattr(rnn, f"weight_hh_{suffix}").copy_(torch.from_numpy(p["W_hh"].T))
             getattr(rnn, f"bias_ih_{suffix}").copy_(torch.from_numpy(p["b_h"]))

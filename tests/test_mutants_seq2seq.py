@@ -861,7 +861,7 @@ def _enumerate_best(logp, start, eos, max_len, alpha):
         for seq in itertools.product(range(v), repeat=k):
             if eos in seq[:-1] or (k < max_len and seq[-1] != eos):
                 continue
-            total = sum(logp[t, prev, nxt] for t, (prev, nxt) in enumerate(zip((start,) + seq, seq)))
+            total = sum(logp[t, prev, nxt] for t, (prev, nxt) in enumerate(zip((start,) + seq, seq, strict=False)))
             score = total / k ** alpha
             if score > best[1]:
                 best = (np.array(seq), score)
