@@ -190,8 +190,11 @@ def test_autograder_grade_writes_the_lms_files(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     canvas = canvas_import(out / "canvas_grades.csv")
-    assert canvas["grades"] == {"id:1234": {ASSIGNMENT: "14"}, "id:5678": {ASSIGNMENT: "0"},
+    # the correct notebook earns the 14 points and the 2-point birnn_forward bonus: extra credit, which
+    # Canvas takes as a score above Points Possible (14)
+    assert canvas["grades"] == {"id:1234": {ASSIGNMENT: "16"}, "id:5678": {ASSIGNMENT: "0"},
                                 "id:9012": {ASSIGNMENT: ""}}
+    assert [a["points"] for a in canvas["assignments"]] == ["14"]
     with (out / "lms_students.csv").open() as fh:
         late = {r["lms_id"]: r["late"] for r in csv.DictReader(fh)}
     assert late == {"1234": "yes", "5678": "", "9012": ""}
