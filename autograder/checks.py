@@ -3,7 +3,7 @@
 This module is *student-safe*: it knows how to compare an answer with an expected value and how to
 explain a mismatch, but it contains no reference solution. The visible tests in ``exercises/`` call
 :func:`check_function` with fixed inputs and expected outputs written in the notebook; the hidden
-tests go through :mod:`autograder.grading`, which computes the expected values from the reference
+tests go through :mod:`autograder.hidden_tests`, which computes the expected values from the reference
 cells of ``solutions/`` (instructors only) and uses the same comparison.
 
 Every failure raises :class:`CheckFailed` (an ``AssertionError``, so nbgrader counts the cell as

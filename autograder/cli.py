@@ -27,7 +27,7 @@ from collections import Counter
 from pathlib import Path
 
 from . import __version__
-from .grader import AssignmentInfo, SubmissionResult, grade_many
+from .batch import AssignmentInfo, SubmissionResult, grade_many
 from .reference import ReferenceUnavailable
 from .sandbox import Limits, bwrap_available
 from .submissions import PATTERNS_HELP, discover

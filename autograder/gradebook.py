@@ -8,7 +8,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from .grader import AssignmentInfo, SubmissionResult
+from .batch import AssignmentInfo, SubmissionResult
 
 
 def gradebook_url(course: Path) -> str:

@@ -99,7 +99,7 @@ NO_GRADE = {"rejected", "missing", "corrupt", "error"}
 def lms_rows(results: Iterable[Any], submissions: Iterable[Any]) -> list[LmsRow]:
     """One row per result, with the identity read from its submission's file name.
 
-    ``results`` are :class:`autograder.grader.SubmissionResult` (``student``, ``status``,
+    ``results`` are :class:`autograder.batch.SubmissionResult` (``student``, ``status``,
     ``score``, ``reason``); ``submissions`` are :class:`autograder.submissions.Submission`
     (``student``, ``path``). A rejected row's student is ``unmatched:<relative path>``.
     """
@@ -200,7 +200,7 @@ def write_lms_files(info: Any, results: Iterable[Any], submissions: Iterable[Any
                     canvas_assignment: str | None = None, when: datetime | None = None) -> list[Path]:
     """Write the LMS files for one graded assignment into ``folder``; returns their paths.
 
-    ``info`` is the :class:`autograder.grader.AssignmentInfo` (``name``, ``max_autograded``).
+    ``info`` is the :class:`autograder.batch.AssignmentInfo` (``name``, ``max_autograded``).
     The Moodle worksheet is written only when some file came from a Moodle download, the Moodle
     gradebook file only when some student id is a plain user name.
     """

@@ -122,7 +122,7 @@ def trace_reference(ref_fn: Callable[..., Any], parts: Mapping[str, Callable[...
     """Run the reference ``ref_fn`` on ``inputs`` and seal every call it makes to ``parts``."""
     import copy
 
-    from .grading import patched
+    from .spec_kit import patched
 
     def recorder(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def call(*args: Any, **kwargs: Any) -> Any:

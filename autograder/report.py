@@ -13,7 +13,7 @@ import io
 from collections import Counter
 from pathlib import Path
 
-from .grader import AssignmentInfo, SubmissionResult
+from .batch import AssignmentInfo, SubmissionResult
 
 STATUS_HELP = {
     "graded": "graded",

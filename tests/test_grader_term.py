@@ -18,7 +18,7 @@ import nbformat
 import pytest
 from conftest import BIN, REPO, filled_notebook, make_course
 
-from autograder.grader import AssignmentInfo, grade_submission
+from autograder.batch import AssignmentInfo, grade_submission
 from autograder.reference import strip_solution_markers
 from autograder.sandbox import Limits, bwrap_available
 from autograder.submissions import Submission
@@ -89,7 +89,7 @@ def test_overflow_is_a_diagnosed_mistake(tmp_path: Path) -> None:
 
 
 def _result(info, student: str, passed: set[str]):
-    from autograder.grader import PartResult, SubmissionResult
+    from autograder.batch import PartResult, SubmissionResult
 
     rows = [PartResult(t.grade_id, t.functions, t.points if t.grade_id in passed else 0.0, t.points,
                        t.grade_id in passed, "ok" if t.grade_id in passed else "wrong") for t in info.tests]

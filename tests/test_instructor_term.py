@@ -22,7 +22,7 @@ import pytest
 from conftest import BIN, filled_notebook, make_course, nbgrader
 from test_grader_term import SANDBOX
 
-from autograder.grader import AssignmentInfo
+from autograder.batch import AssignmentInfo
 
 pytestmark = pytest.mark.slow
 ASSIGNMENT, NOTEBOOK = "01_rnn", "rnn.ipynb"

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import student_namespace
 
-from autograder.grading import grade_namespace
+from autograder.hidden_tests import grade_namespace
 from autograder.reference import load_reference
 
 ASSIGNMENT = "02_gradients"

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.grading import grade_function, grade_namespace
+from autograder.hidden_tests import grade_function, grade_namespace
 from autograder.reference import load_reference
 from autograder.specs import get_spec
 from autograder.specs.gru import reset_after_states, torch_gru_states

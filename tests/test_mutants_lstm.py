@@ -20,7 +20,7 @@ import pytest
 from conftest import student_namespace
 
 from autograder.checks import CheckFailed
-from autograder.grading import grade_namespace
+from autograder.hidden_tests import grade_namespace
 from autograder.numerics import numerical_gradient
 from autograder.reference import load_reference, source_notebook
 from autograder.specs import get_spec

@@ -20,7 +20,7 @@ import pytest
 from conftest import student_namespace
 
 from autograder.checks import CheckFailed
-from autograder.grading import grade_function, grade_namespace, hidden_check
+from autograder.hidden_tests import grade_function, grade_namespace, hidden_check
 from autograder.numerics import numerical_gradient
 from autograder.reference import ROOT_ENV, load_reference, reference_cells, source_notebook
 from autograder.specs import get_spec

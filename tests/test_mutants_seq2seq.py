@@ -25,7 +25,7 @@ import torch
 from conftest import student_namespace
 
 from autograder.checks import CheckFailed
-from autograder.grading import grade_namespace, judge_run
+from autograder.hidden_tests import grade_namespace, judge_run
 from autograder.reference import load_reference, source_notebook
 from autograder.specs import get_spec
 from autograder.specs import seq2seq as spec_module

@@ -46,7 +46,7 @@ def test_distribution_holds_the_notebooks_the_student_package_and_the_environmen
 def test_distribution_has_no_solutions_no_grader_no_reference(dist: Path) -> None:
     names = {p.relative_to(dist).parts[0] for p in dist.rglob("*")}
     assert "solutions" not in names and "tests" not in names and "book" not in names
-    for forbidden in ("grading.py", "grader.py", "reference.py", "oracle.py", "runner.py", "specs", "cli.py"):
+    for forbidden in ("hidden_tests.py", "spec_kit.py", "batch.py", "reference.py", "oracle.py", "runner.py", "specs", "cli.py"):
         assert not (dist / "autograder" / forbidden).exists(), forbidden
     for path in _files(dist):
         text = path.read_text(errors="replace")
@@ -69,7 +69,7 @@ def test_check_refuses_a_distribution_with_solutions(dist: Path, tmp_path: Path)
         student_dist.check(bad)
     (bad / "solutions" / "03_lstm").rmdir()
     (bad / "solutions").rmdir()
-    (bad / "autograder" / "grading.py").write_text("x = 1\n")
+    (bad / "autograder" / "hidden_tests.py").write_text("x = 1\n")
     with pytest.raises(student_dist.DistError, match="not a student module"):
         student_dist.check(bad)
 

@@ -11,7 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ..grading import AssignmentSpec, FunctionSpec, Inputs, Mistake, Reference, with_inputs, with_output
+from ..spec_kit import AssignmentSpec, FunctionSpec, Inputs, Mistake, Reference, with_inputs, with_output
+
+ASSIGNMENT = "02_gradients"
 
 # ---------------------------------------------------------------------------------------------
 # clip_grad_norm
@@ -354,4 +356,4 @@ PRODUCT_NORM = FunctionSpec(
     ),
 )
 
-SPEC = AssignmentSpec.of("02_gradients", CLIP, STEP_JACOBIAN, PRODUCT_NORM)
+SPEC = AssignmentSpec.of(ASSIGNMENT, CLIP, STEP_JACOBIAN, PRODUCT_NORM)

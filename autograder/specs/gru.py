@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 
 from ..checks import ATOL, RTOL, compare_outputs, diagnose
-from ..grading import (
+from ..numerics import sigmoid
+from ..spec_kit import (
     AssignmentSpec,
     FunctionSpec,
     Inputs,
@@ -41,7 +42,6 @@ from ..grading import (
     with_output,
     zeroed,
 )
-from ..numerics import sigmoid
 
 ASSIGNMENT = "04_gru"
 GATES = {

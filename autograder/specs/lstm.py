@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from ..grading import (
+from ..numerics import sigmoid
+from ..spec_kit import (
     AssignmentSpec,
     FunctionSpec,
     Inputs,
@@ -35,8 +36,8 @@ from ..grading import (
     with_output,
     zeroed,
 )
-from ..numerics import sigmoid
 
+ASSIGNMENT = "03_lstm"
 GATES = {"forget_gate": "f", "input_gate": "i", "candidate": "g", "output_gate": "o"}
 GATE_WORDS = {"f": "forget gate", "i": "input gate", "g": "candidate", "o": "output gate"}
 BASIC_FUNCTIONS = (*GATES, "cell_update", "hidden_update")
@@ -491,7 +492,7 @@ LSTM_CELL_BACKWARD = FunctionSpec(
 
 
 SPEC = AssignmentSpec.of(
-    "03_lstm",
+    ASSIGNMENT,
     *(_gate_spec(name) for name in GATES),
     CELL_UPDATE,
     HIDDEN_UPDATE,

@@ -43,7 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from ..grading import (
+from ..numerics import sigmoid
+from ..spec_kit import (
     AssignmentSpec,
     FunctionSpec,
     Inputs,
@@ -55,7 +56,6 @@ from ..grading import (
     with_output,
     zeroed,
 )
-from ..numerics import sigmoid
 
 ASSIGNMENT = "01_rnn"
 

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..checks import CheckFailed
-from ..grading import (
+from ..spec_kit import (
     AssignmentSpec,
     FunctionSpec,
     Inputs,

@@ -1,6 +1,7 @@
-"""Grade one submission safely, and a whole class in parallel.
+"""Grade a batch of submissions, a whole class: each one in its own sandbox, many in parallel.
 
-For each submission the grader:
+This is what ``autograder grade`` (:mod:`autograder.cli`) runs; the comparison with the reference
+itself is in :mod:`autograder.hidden_tests`. For each submission the grader:
 
 1. reads the student's notebook (a missing, oversized or corrupt file gets a row and a reason);
 2. rebuilds the notebook to run from the *source* notebook: the locked cells and the test cells
@@ -9,7 +10,7 @@ For each submission the grader:
 3. runs it in the sandbox (:mod:`autograder.sandbox`, :mod:`autograder.runner`), which records
    the student's functions' outputs on random inputs drawn from a seed chosen here;
 4. compares those outputs, in this process, with the reference cells of the source notebook
-   (:func:`autograder.grading.grade_recording`), naming known mistakes;
+   (:func:`autograder.hidden_tests.grade_recording`), naming known mistakes;
 5. gives each test cell its points when every function it tests is right.
 """
 
@@ -21,6 +22,7 @@ import json
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -32,7 +34,7 @@ import nbformat
 import numpy as np
 
 from . import __version__, serialize
-from .grading import _CASES_LOCK, Outcome, grade_recording
+from .hidden_tests import Outcome, grade_recording
 from .oracle import SealedTable, trace_reference
 from .reference import load_reference, source_notebook
 from .sandbox import Limits, run_job
@@ -41,6 +43,7 @@ from .submissions import Submission
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 HIDDEN_CHECK = re.compile(r"""hidden_check\(\s*["']([^"']+)["']\s*,\s*["']([^"']+)["']""")
+_CASES_LOCK = threading.Lock()  # case generators may seed torch's global generator: one at a time
 
 
 @dataclass

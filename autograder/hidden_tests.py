@@ -1,14 +1,16 @@
 """Hidden tests: compare a student's function with the reference cell on fresh random inputs.
 
-Each assignment has a spec (``autograder/specs/``) that lists, for every graded function, how to
-draw random inputs, which known mistakes to look for, and which helper functions the grader
-replaces by the reference while testing it (so that a broken gate costs the points of that gate
-only, not those of the cell that uses it). The expected outputs come from the reference cells of
-the source notebook (:mod:`autograder.reference`); the comparison is the one the visible tests use
+Each assignment has a spec (``autograder/specs/<module>.py``, made of the parts in
+:mod:`autograder.spec_kit`) that lists, for every graded function, how to draw random inputs,
+which known mistakes to look for, and which helper functions the grader replaces by the reference
+while testing it (so that a broken gate costs the points of that gate only, not those of the cell
+that uses it). The expected outputs come from the reference cells of the source notebook
+(:mod:`autograder.reference`); the comparison is the one the visible tests use
 (:mod:`autograder.checks`).
 
-A spec's mistake catalogue holds *transformations* of the reference (run it with ``tanh`` bound to
-the name ``sigmoid``, with the bias zeroed, with two arguments swapped, ...), never a copy of it.
+:func:`hidden_check` is what the hidden test cells of the source notebooks call (under nbgrader);
+:func:`grade_recording` judges what the sandboxed runner recorded (for :mod:`autograder.batch`);
+:func:`grade_namespace` grades a whole namespace in this process (for the tests).
 """
 
 from __future__ import annotations
@@ -16,88 +18,18 @@ from __future__ import annotations
 import contextlib
 import copy
 import inspect
-import threading
-import types
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .checks import ATOL, RTOL, CheckFailed, call_safely, compare_outputs, diagnose, outputs_match
+from .checks import CheckFailed, compare_outputs, diagnose, outputs_match
 from .reference import load_reference
 from .serialize import Opaque
-
-Inputs = dict[str, Any]
-_CASES_LOCK = threading.Lock()
-Reference = types.SimpleNamespace
-
-
-@dataclass(frozen=True)
-class Mistake:
-    """A known mistake: what to tell the student, and the output that mistake produces."""
-
-    message: str
-    output: Callable[[Reference, Inputs], Any]
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """How to grade one function.
-
-    ``cases(rng)`` returns a list of keyword-argument dicts (fresh random inputs of several shapes);
-    ``expected(ref, inputs)`` computes the reference output (default: call the reference function
-    of the same name); ``uses`` names the functions that are replaced by the reference while this
-    one is tested. ``judge(ref, inputs, got)``, when given, replaces the comparison with the
-    reference: it returns ``None`` when ``got`` is acceptable, else a message for the student (for
-    results that are judged rather than matched, such as the accuracy reached by a training run).
-    ``held_back`` names inputs of each case that the function is not given (only the judge sees
-    them: the held-out test problems of a training run). ``plain(output)``, when given, turns the
-    function's output into plain data (arrays, dicts) before it is judged, or raises
-    :class:`CheckFailed` saying what is wrong with it; in the sandbox it runs before the output is
-    recorded, so that a returned object's own code never runs in the grader.
-    """
-
-    name: str
-    cases: Callable[[np.random.Generator], list[Inputs]]
-    mistakes: Sequence[Mistake] = ()
-    uses: Sequence[str] = ()
-    expected: Callable[[Reference, Inputs], Any] | None = None
-    rtol: float = RTOL
-    atol: float = ATOL
-    judge: Callable[[Reference, Inputs, Any], str | None] | None = None
-    held_back: Sequence[str] = ()
-    plain: Callable[[Any], Any] | None = None
-    #: an optional part (extra credit): its points are not in the assignment's maximum
-    bonus: bool = False
-
-    def given(self, inputs: Inputs) -> Inputs:
-        """The arguments the function is called with: the case without its held-back inputs."""
-        return {k: v for k, v in inputs.items() if k not in self.held_back}
-
-    def call(self, fn: Callable[..., Any], inputs: Inputs, **options: Any) -> Any:
-        """Call ``fn`` on a case (errors become :class:`CheckFailed`) and make its output plain."""
-        return self.as_plain(call_safely(fn, self.given(inputs), name=self.name, **options))
-
-    def as_plain(self, output: Any) -> Any:
-        """``output`` as the judge reads it (see ``plain``); may raise :class:`CheckFailed`."""
-        return self.plain(output) if self.plain is not None else output
-
-    def reference_output(self, ref: Reference, inputs: Inputs) -> Any:
-        if self.expected is not None:
-            return self.expected(ref, copy.deepcopy(inputs))
-        return getattr(ref, self.name)(**copy.deepcopy(inputs))
-
-
-@dataclass(frozen=True)
-class AssignmentSpec:
-    name: str
-    functions: Mapping[str, FunctionSpec] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, name: str, *functions: FunctionSpec) -> AssignmentSpec:
-        return cls(name, {f.name: f for f in functions})
+from .spec_kit import FunctionSpec, Inputs, Reference, patched
+from .specs import get_spec
 
 
 @dataclass
@@ -109,51 +41,6 @@ class Outcome:
     message: str
     diagnosis: str | None = None
     cases: int = 0
-
-
-# ---------------------------------------------------------------------------------------------
-# Building blocks for mistake catalogues: transformations of the reference, never copies of it.
-
-
-def patched(fn: Callable[..., Any], **names: Any) -> Callable[..., Any]:
-    """A copy of ``fn`` that sees ``names`` (e.g. ``sigmoid=np.tanh``) instead of its globals."""
-    new = types.FunctionType(
-        fn.__code__, {**fn.__globals__, **names}, fn.__name__, fn.__defaults__, fn.__closure__
-    )
-    new.__kwdefaults__ = fn.__kwdefaults__
-    return new
-
-
-def with_globals(fn_name: str, message: str, **names: Any) -> Mistake:
-    """The reference run with some global names rebound (``sigmoid=np.tanh``)."""
-    return Mistake(message, lambda ref, kw: patched(getattr(ref, fn_name), **names)(**kw))
-
-
-def with_inputs(fn_name: str, message: str, transform: Callable[[Inputs], Inputs]) -> Mistake:
-    """The reference run on transformed inputs (a zeroed bias, two arguments swapped, ...)."""
-    return Mistake(message, lambda ref, kw: getattr(ref, fn_name)(**transform(dict(kw))))
-
-
-def zeroed(*keys: str) -> Callable[[Inputs], Inputs]:
-    def transform(kw: Inputs) -> Inputs:
-        return {**kw, **{k: np.zeros_like(kw[k]) for k in keys}}
-
-    return transform
-
-
-def swapped(a: str, b: str) -> Callable[[Inputs], Inputs]:
-    def transform(kw: Inputs) -> Inputs:
-        return {**kw, a: kw[b], b: kw[a]}
-
-    return transform
-
-
-def with_output(fn_name: str, message: str, transform: Callable[[Any, Inputs], Any]) -> Mistake:
-    """The reference output post-processed (a sign flipped, a term dropped, ...)."""
-    return Mistake(message, lambda ref, kw: transform(getattr(ref, fn_name)(**kw), kw))
-
-
-# ---------------------------------------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -354,8 +241,6 @@ def hidden_check(
     Returns nothing, so that a test cell ending with this call displays no value (nbgrader would
     try to read a displayed value as a score).
     """
-    from .specs import get_spec
-
     spec = get_spec(assignment).functions[name]
     ref = load_reference(assignment, root)
     if judged is not None:
@@ -376,8 +261,6 @@ def grade_namespace(
     root: Path | None = None,
 ) -> dict[str, Outcome]:
     """Grade every function of an assignment found in ``namespace`` (in-process; for tests)."""
-    from .specs import get_spec
-
     ref = load_reference(assignment, root)
     results = {}
     for name, spec in get_spec(assignment).functions.items():
