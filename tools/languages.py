@@ -1,0 +1,168 @@
+"""The book's editions in several languages (see tools/i18n.py): a switch on every page, and glued
+numbers inside translated paragraphs.
+
+* Every page gets a language switch at the right of its header bar: the name of each edition, the
+  current one marked, the others linking to the same page in that language. The first edition
+  (English) is at the site's root, the others in a folder named by their code (``ko/``), so the
+  links are relative and work from a plain folder on any web server. A ``<link rel="alternate"
+  hreflang=...>`` for each twin goes into the page's head too.
+* Glued numbers in translations. A translated paragraph is parsed by Sphinx as a document of its
+  own, which has none of the page's executed outputs; myst-nb's ``{glue:text}`` roles in it could
+  not find their values. The page's notebook renderer, which myst-nb drops once the page is parsed,
+  is kept on the page's settings (which its translated paragraphs share) and glue roles that find
+  no value in their paragraph look it up there: a translated paragraph shows exactly the numbers
+  that its page computed, the same as the English one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.transforms import SphinxTransform
+
+try:  # tools/ is on sys.path as a local extension folder; tests import it as tools.languages
+    from i18n import LANGUAGES, site_folder
+except ImportError:  # pragma: no cover
+    from tools.i18n import LANGUAGES, site_folder
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+SWITCH = "language-switch.html"
+
+
+def twin_links(pagename: str, current: str) -> list[dict]:
+    """For each edition: its code, its name, and the relative link from ``pagename`` in the
+    ``current`` edition to the same page in that edition (None for the current one)."""
+    up = "../" * pagename.count("/")
+    root = up + "../" * site_folder(current).count("/")      # from this page up to the site's root
+    return [{"code": code, "name": name,
+             "href": None if code == current else f"{root}{site_folder(code)}{pagename}.html"}
+            for code, (name, _title) in LANGUAGES.items()]
+
+
+def add_links(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    current = app.config.language or "en"
+    links = twin_links(pagename, current)
+    context["language_links"] = links
+    context["language_current"] = current
+    context["metatags"] = context.get("metatags", "") + "".join(
+        f'<link rel="alternate" hreflang="{link["code"]}" href="{link["href"]}">\n'
+        for link in links if link["href"])
+
+
+def add_switch_to_header(app: Sphinx, config) -> None:
+    options = dict(config.html_theme_options or {})
+    end = list(options.get("article_header_end") or ["article-header-buttons.html"])
+    if SWITCH not in end:
+        options["article_header_end"] = [SWITCH, *end]
+    config.html_theme_options = options
+    config.templates_path = [*config.templates_path, str(TEMPLATES)]
+
+
+class _KeepRenderer(dict):
+    """A page's attributes while myst-nb parses it: keeps the notebook renderer that myst-nb drops
+    at the end of the parse, on the page's settings (which its translated paragraphs share)."""
+
+    def __init__(self, attributes: dict, settings) -> None:
+        super().__init__(attributes)
+        self.settings = settings
+
+    def pop(self, key, *default):
+        value = super().pop(key, *default)
+        if key == "nb_renderer":
+            self.settings.rnn_nb_renderer = value
+        return value
+
+
+def _translated(document) -> bool:
+    return str(document.get("source", "")).endswith("<translated>")
+
+
+def _parse_keeping_renderer(parse):
+    def wrapped(self, inputstring: str, document: nodes.document) -> None:
+        if _translated(document):
+            return parse(self, inputstring, document)
+        document.attributes = _KeepRenderer(document.attributes, document.settings)
+        try:
+            return parse(self, inputstring, document)
+        finally:
+            document.attributes = dict(document.attributes)
+
+    wrapped.__wrapped__ = parse
+    return wrapped
+
+
+def _retrieve_from_page(retrieve):
+    def retrieve_glue_data(document: nodes.document, key: str):
+        try:
+            return retrieve(document, key)
+        except Exception:
+            page = getattr(document.settings, "rnn_nb_renderer", None)
+            if page is None or not _translated(document):
+                raise
+            return retrieve({"nb_renderer": page}, key)
+
+    retrieve_glue_data.__wrapped__ = retrieve
+    return retrieve_glue_data
+
+
+class OutputsAreNotProse(SphinxTransform):
+    """What a code cell printed or displayed (tables of measurements, text/markdown outputs) is not
+    prose to translate: its numbers change from one build to the next, and the same output must
+    appear in every edition. Runs before the Locale transform and the gettext builder's extraction."""
+
+    default_priority = 10
+
+    def apply(self, **kwargs) -> None:
+        for output in self.document.findall(nodes.container):
+            if output.get("nb_element") == "cell_code_output":
+                for node in output.findall(nodes.Element):
+                    node["translatable"] = False
+
+
+class ForgetRenderer(SphinxTransform):
+    """After Sphinx's Locale transform (priority 20): the page is pickled next, the renderer can't be."""
+
+    default_priority = 21
+
+    def apply(self, **kwargs) -> None:
+        if hasattr(self.document.settings, "rnn_nb_renderer"):
+            del self.document.settings.rnn_nb_renderer
+
+
+def patch_glue() -> None:
+    from myst_nb import sphinx_
+    from myst_nb.ext.glue import directives, roles
+
+    if not hasattr(sphinx_.Parser.parse, "__wrapped__"):
+        sphinx_.Parser.parse = _parse_keeping_renderer(sphinx_.Parser.parse)
+    for module in (roles, directives):
+        if not hasattr(module.retrieve_glue_data, "__wrapped__"):
+            module.retrieve_glue_data = _retrieve_from_page(module.retrieve_glue_data)
+    if not hasattr(directives.PasteMarkdownDirective.run, "__wrapped__"):
+        directives.PasteMarkdownDirective.run = _output_not_prose(directives.PasteMarkdownDirective.run)
+
+
+def _output_not_prose(run):
+    """A ``{glue:md}`` block pastes a table that a cell computed: an output, not prose (see
+    OutputsAreNotProse)."""
+    def wrapped(self):
+        pasted = run(self)
+        for top in pasted:
+            for node in top.findall(nodes.Element):
+                node["translatable"] = False
+        return pasted
+
+    wrapped.__wrapped__ = run
+    return wrapped
+
+
+def setup(app: Sphinx) -> dict:
+    patch_glue()
+    app.add_transform(ForgetRenderer)
+    app.add_transform(OutputsAreNotProse)
+    app.connect("config-inited", add_switch_to_header)
+    app.connect("html-page-context", add_links)
+    app.add_css_file("language-switch.css")  # book/_static/
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
