@@ -1,10 +1,10 @@
 # rnn-course: one entry point for readers, students, instructors and CI.
-#   make serve   build the book (executing every chapter) and serve it on http://127.0.0.1:8000
+#   make serve   build the book (executing every chapter), in English and Korean, and serve both on http://127.0.0.1:8000
 #   make test    run every check (builds the book first)
 #   make hub     run the course in a local JupyterHub on http://127.0.0.1:8010 (Ctrl-C stops it)
 # All three create the virtual environment (.venv) on first use. Also: make book, make page PAGE=03_lstm
-# (one chapter alone), make experiments (chapter 5's study, ~17 min on 2 cores), make exercises,
-# make student-dist, make test-fast, make lint, make clean.
+# (one chapter alone), make translations (the Korean catalogues, after English text changed),
+# make experiments (chapter 5's study), make exercises, make student-dist, make test-fast, make lint, make clean.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -19,7 +19,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # The venv's tools first (nbgrader calls `alembic` by name).
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: help venv sysdeps book page serve test test-fast exercises student-dist lint clean hub experiments
+.PHONY: help venv sysdeps book page serve test test-fast exercises student-dist lint clean hub experiments translations
 
 help:
 	@sed -n '1,7p' Makefile | sed 's/^# \{0,1\}//'
@@ -46,6 +46,14 @@ $(MATHJAX_DIR)/tex-chtml.js:
 book: venv $(MATHJAX_DIR)/tex-chtml.js
 	@echo "==> building the book (every chapter is executed; cached outputs are reused when unchanged)"
 	RNNCOURSE_BUILD=1 $(BIN)/jupyter-book build --all -W --keep-going .
+	@echo "==> building the Korean edition into _build/html/ko (from the same execution cache: nothing runs again)"
+	$(PY) tools/i18n.py build ko
+
+# After the English text changed: extract the messages again and merge them into the Korean
+# catalogues (locale/ko/LC_MESSAGES/book/*.po): changed ones become fuzzy, new ones empty. Then
+# translate them (`python tools/i18n.py todo ko 03_lstm` lists what is left); tests fail until done.
+translations: venv
+	$(PY) tools/i18n.py update ko
 
 # One page alone, while writing it: `make page PAGE=03_lstm` builds the landing page and that page
 # into _build/page-03_lstm/_build/html (its own execution cache; links to other chapters only warn).

@@ -51,7 +51,9 @@ def test_no_secret_in_the_installable_package(secrets, assignment: str) -> None:
 def test_no_secret_on_the_website(secrets, assignment: str) -> None:
     pages = sorted(SITE.rglob("*.html"))
     assert pages, "the site is not built: run `make book`"
-    sources = sorted(p for p in SITE.glob("_sources/**/*") if p.is_file())
+    # both editions: the English at the root, the Korean under ko/
+    assert (SITE / "ko" / "book" / "intro.html").exists(), "the Korean edition is not built: run `make book`"
+    sources = sorted(p for p in SITE.rglob("*") if "_sources" in p.parts and p.is_file())
     downloads = sorted(SITE.rglob("*.ipynb"))
     for path in pages + sources + downloads:
         text = html_text(path) if path.suffix == ".html" else path.read_text(errors="replace")

@@ -126,7 +126,7 @@ def visit(browser, base_url: str, doc: str, screenshot: Path | None = None) -> d
             size = len(response.body())
         except Exception:  # redirects have no body
             size = 0
-        if urlparse(response.url).path.startswith("/_static/"):
+        if "_static" in urlparse(response.url).path.split("/"):   # the theme's assets, either edition
             static_bytes += size
         else:
             page_bytes += size

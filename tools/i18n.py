@@ -66,7 +66,12 @@ def config(lang: str | None) -> Path:
     cfg["gettext_uuid"] = False
     cfg["gettext_location"] = False          # no line numbers: a catalogue changes only when its text does
     cfg["locale_dirs"] = [str(LOCALE)]
-    if lang is not None:
+    if lang is None:
+        # myst-nb shows no output to the gettext builder: let it pick the figures, whose
+        # descriptions (alt texts) are messages too (tools/languages.py, ImageDescriptions)
+        cfg["nb_mime_priority_overrides"] = [*cfg.get("nb_mime_priority_overrides", []),
+                                             ["gettext", "image/svg+xml", 10], ["gettext", "image/png", 20]]
+    else:
         cfg["language"] = lang
         title = LANGUAGES[lang][1]
         if title:
@@ -82,10 +87,26 @@ def config(lang: str | None) -> Path:
     return out
 
 
-def _jupyter_book(*args: str) -> None:
+EXECUTED = re.compile(r"Executing notebook|Executed notebook")
+
+
+def _jupyter_book(*args: str, reuse_only: bool = False) -> None:
+    """Run ``jupyter-book build``, its output passed through. With ``reuse_only``, fail if any page
+    was executed: an edition in another language only reads the English build's execution cache."""
     cmd = [str(BIN / "jupyter-book"), "build", str(REPO), *args]
     env = dict(os.environ, RNNCOURSE_BUILD="1")
-    subprocess.run(cmd, check=True, cwd=REPO, env=env)
+    executed = []
+    with subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, bufsize=1) as proc:
+        for line in proc.stdout:
+            sys.stdout.write(line)
+            if EXECUTED.search(line):
+                executed.append(line.strip())
+    if proc.returncode:
+        raise SystemExit(f"jupyter-book build failed ({proc.returncode})")
+    if reuse_only and executed:
+        raise SystemExit("these pages were executed again instead of being read from the English build's "
+                         "cache (build the English edition first, `make book`):\n" + "\n".join(executed))
 
 
 def build(lang: str) -> Path:
@@ -94,7 +115,8 @@ def build(lang: str) -> Path:
         raise SystemExit(f"{lang} is the first edition: `make book` builds it at the site's root")
     start = time.time()
     out = BUILD / lang
-    _jupyter_book("--all", "-W", "--keep-going", "--config", str(config(lang)), "--path-output", str(out))
+    _jupyter_book("--all", "-W", "--keep-going", "--config", str(config(lang)), "--path-output", str(out),
+                  reuse_only=True)
     site = BUILD / "html" / lang
     shutil.rmtree(site, ignore_errors=True)
     shutil.copytree(out / "_build" / "html", site)
@@ -115,9 +137,10 @@ def prose(msgid: str) -> str:
     """A message without its math, code, roles, links and LaTeX commands: the words to translate."""
     text = re.sub(r"\$\$.*?\$\$", " ", msgid, flags=re.S)
     text = re.sub(r"\$[^$]*\$", " ", text)
-    text = re.sub(r"\{[\w:-]+\}`[^`]*`", " ", text)
+    text = re.sub(r"(?<![\w`])\{[\w:-]+\}`[^`]*`", " ", text)
     text = re.sub(r"`[^`]*`", " ", text)
     text = re.sub(r"https?://\S+", " ", text)
+    text = re.sub(r"[_^](\{[^}]*\}|\w)", " ", text)      # sub- and superscripts: W_{hh}, x_t
     return re.sub(r"\\[A-Za-z]+", " ", text)
 
 
@@ -128,7 +151,7 @@ def needs_translation(msgid: str) -> bool:
 
 # What a translation must carry over unchanged: roles ({ref}`x`, {glue:text}`key`), inline code,
 # inline and display math, link targets.
-KEPT = [("role", r"\{[\w:-]+\}`[^`]*`"), ("display math", r"\$\$.*?\$\$"),
+KEPT = [("role", r"(?<![\w`])\{[\w:-]+\}`[^`]*`"), ("display math", r"\$\$.*?\$\$"),
         ("inline math", r"(?<!\$)\$[^$\n]+\$(?!\$)"), ("code", r"(?<![}`])`[^`]+`"),
         ("link target", r"\]\([^)]*\)")]
 

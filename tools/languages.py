@@ -16,11 +16,15 @@ numbers inside translated paragraphs.
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from docutils import nodes
 from sphinx.application import Sphinx
+from sphinx.locale import init as init_locale
 from sphinx.transforms import SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util.i18n import docname_to_domain
 
 try:  # tools/ is on sys.path as a local extension folder; tests import it as tools.languages
     from i18n import LANGUAGES, site_folder
@@ -110,15 +114,69 @@ def _retrieve_from_page(retrieve):
 class OutputsAreNotProse(SphinxTransform):
     """What a code cell printed or displayed (tables of measurements, text/markdown outputs) is not
     prose to translate: its numbers change from one build to the next, and the same output must
-    appear in every edition. Runs before the Locale transform and the gettext builder's extraction."""
+    appear in every edition. A figure's caption and its image's description, written in the cell's
+    metadata, are prose and stay translatable. Runs before the Locale transform and the gettext
+    builder's extraction."""
 
     default_priority = 10
 
     def apply(self, **kwargs) -> None:
+        # Display equations are not prose either (and Sphinx cannot put a translated one back).
+        for block in self.document.findall(nodes.math_block):
+            block["translatable"] = False
         for output in self.document.findall(nodes.container):
-            if output.get("nb_element") == "cell_code_output":
-                for node in output.findall(nodes.Element):
+            if output.get("nb_element") != "cell_code_output":
+                continue
+            for node in output.findall(nodes.Element):
+                if isinstance(node, nodes.image):
+                    # Sphinx extracts an image's description only when told to
+                    node["translatable"] = bool(node.get("alt"))
+                elif not _within(node, (nodes.caption, nodes.legend), output):
                     node["translatable"] = False
+
+
+def _within(node: nodes.Element, kinds: tuple, stop: nodes.Element) -> bool:
+    while node is not None and node is not stop:
+        if isinstance(node, kinds):
+            return True
+        node = node.parent
+    return False
+
+
+class ImageDescriptions(SphinxPostTransform):
+    """The description (alt text) of each figure a cell draws, written in the cell's metadata, is
+    prose for screen readers: translated like the rest. myst-nb creates those images only after
+    Sphinx's translation and extraction have run (it picks the output format per builder, in a
+    post-transform), so this post-transform does both for them: for the gettext builder it gives
+    each such image the id that makes it a message; for another language it looks the description
+    up in the page's catalogue, and marks the image "untranslated" when it is missing there, as
+    Sphinx does for paragraphs."""
+
+    default_priority = 5      # after myst-nb's SelectMimeType (4)
+
+    def run(self, **kwargs) -> None:
+        from sphinx.builders.gettext import MessageCatalogBuilder
+
+        images = [node for node in self.document.findall(nodes.image) if node.get("alt")]
+        if isinstance(self.app.builder, MessageCatalogBuilder):
+            for image in images:
+                if not hasattr(image, "uid"):
+                    image.uid = uuid.uuid4().hex
+            return
+        language = self.config.language or "en"
+        if language == "en" or not images:
+            return
+        catalogue, has_catalogue = init_locale(
+            [Path(self.env.srcdir, d) for d in self.config.locale_dirs], language,
+            docname_to_domain(self.env.docname, self.config.gettext_compact))
+        for image in images:
+            classes = [c for c in image.get("classes", []) if c != "untranslated"]
+            translated = catalogue.gettext(image["alt"]) if has_catalogue else image["alt"]
+            if translated != image["alt"]:
+                image["alt"] = translated
+            elif self.config.translation_progress_classes:
+                classes.append("untranslated")
+            image["classes"] = classes
 
 
 class ForgetRenderer(SphinxTransform):
@@ -162,6 +220,7 @@ def setup(app: Sphinx) -> dict:
     patch_glue()
     app.add_transform(ForgetRenderer)
     app.add_transform(OutputsAreNotProse)
+    app.add_post_transform(ImageDescriptions)
     app.connect("config-inited", add_switch_to_header)
     app.connect("html-page-context", add_links)
     app.add_css_file("language-switch.css")  # book/_static/
