@@ -118,6 +118,30 @@ def header_markdown(notebook: Path) -> str:
     return "\n".join(lines).strip("\n")
 
 
+# The directive's own words in each edition of the book (tools/i18n.py). The header below them is
+# the student notebook's own first cell, shown as the notebook shows it.
+TEXT = {
+    "en": {"button": "Open in JupyterHub",
+           "unreleased": "This assignment is not released yet: its notebook will appear here when it is.",
+           "repository": "[the students' repository]({url})",
+           "no_repository": "the students' repository (ask your instructor)",
+           "download": "Or download the student notebook {download} and open it in JupyterLab on your own "
+                       "machine, in a copy of {where}: its README says how to install the course's small "
+                       "`autograder` package, which the notebook's visible tests import."},
+    "ko": {"button": "JupyterHub에서 열기",
+           "unreleased": "이 과제는 아직 공개되지 않았다. 공개되면 여기에 노트북이 나타난다.",
+           "repository": "[학생용 저장소]({url})",
+           "no_repository": "학생용 저장소(담당 교수자에게 문의)",
+           "download": "또는 학생용 노트북 {download}을 내려받아, {where}의 사본 안에서 자신의 컴퓨터의 "
+                       "JupyterLab으로 연다. 노트북의 공개 테스트가 불러오는 이 과정의 작은 `autograder` "
+                       "패키지를 설치하는 방법은 그 저장소의 README에 있다."},
+}
+
+
+def text(config, key: str) -> str:
+    return TEXT.get(config.language or "en", TEXT["en"])[key]
+
+
 class ExerciseNotebook(SphinxDirective):
     """``{exercise-notebook} <assignment>``: launch button, download link and header."""
 
@@ -133,8 +157,7 @@ class ExerciseNotebook(SphinxDirective):
                 logger.warning(f"exercises/{assignment} is missing: run `make exercises`",
                                location=self.get_location())
             note = nodes.note()
-            self.parse_markdown("This assignment is not released yet: its notebook will appear "
-                                "here when it is.", note)
+            self.parse_markdown(text(self.config, "unreleased"), note)
             return [note]
         self.env.note_dependency(str(notebook))
         relpath = notebook.relative_to(root).as_posix()
@@ -147,15 +170,13 @@ class ExerciseNotebook(SphinxDirective):
         branch = config.exercise_branch or "main"
         if config.exercise_hub_url and repository:
             url = launch_url(config.exercise_hub_url, repository, relpath, branch=branch)
-            button = nodes.reference("", "", nodes.Text("Open in JupyterHub"), refuri=url,
+            button = nodes.reference("", "", nodes.Text(text(config, "button")), refuri=url,
                                      classes=["sd-btn", "sd-btn-primary", "exercise-launch"])
             box += nodes.paragraph("", "", button)
-        where = (f"[the students' repository]({repository})" if repository
-                 else "the students' repository (ask your instructor)")
-        self.parse_markdown(
-            f"Or download the student notebook {{download}}`{notebook.name} </{relpath}>` and open it "
-            f"in JupyterLab on your own machine, in a copy of {where}: its README says how to install "
-            "the course's small `autograder` package, which the notebook's visible tests import.", box)
+        where = (text(config, "repository").format(url=repository) if repository
+                 else text(config, "no_repository"))
+        self.parse_markdown(text(config, "download").format(
+            download=f"{{download}}`{notebook.name} </{relpath}>`", where=where), box)
         header = nodes.container(classes=["assignment-header"])
         self.parse_markdown(header_markdown(notebook), header)
         return [box, header]

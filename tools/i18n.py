@@ -44,6 +44,10 @@ LANGUAGES = {
     "en": ("English", None),
     "ko": ("한국어", "순환 신경망, 실행하며 배우기"),
 }
+# Words of the tools' own in each edition that are not in the pages: myst-nb's folding buttons.
+SPHINX_CONFIG = {
+    "ko": {"nb_code_prompt_show": "코드 셀 보기", "nb_code_prompt_hide": "코드 셀 숨기기"},
+}
 
 
 def site_folder(lang: str) -> str:
@@ -79,6 +83,7 @@ def config(lang: str | None) -> Path:
         # Sphinx marks every paragraph that had no translation with the class "untranslated";
         # tests/test_translations.py fails on any such element in the built site.
         cfg["translation_progress_classes"] = "untranslated"
+        cfg.update(SPHINX_CONFIG.get(lang, {}))
     name = f"config-{lang or 'gettext'}.yml"
     BUILD.mkdir(exist_ok=True)
     out = BUILD / name
