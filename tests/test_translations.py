@@ -90,6 +90,21 @@ def test_messages_without_words_are_filled_with_themselves() -> None:
     assert i18n.needs_translation("The cell state $c_t$ is kept by default.")
 
 
+DECIMAL = re.compile(r"\d+\.\d+|\d+(?:\.\d+)?\s?%")
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_measured_number_typed_into_a_translation(page: str) -> None:
+    """Measured numbers come from the page (glued); a translation may not add a decimal or a
+    percentage that its English message does not have (a stale number typed by a translator)."""
+    added = []
+    for m in messages(i18n.catalogue(LANG, page)):
+        extra = set(DECIMAL.findall(i18n.prose(m.string))) - set(DECIMAL.findall(i18n.prose(m.id)))
+        if m.string and extra:
+            added.append(f"{sorted(extra)} in {m.string[:90]!r}")
+    assert not added, f"{len(added)} in {page}: " + "\n".join(added[:8])
+
+
 # ---- the glossary's terms --------------------------------------------------------------------
 
 # Parenthesised words in the glossary's Korean column that complete a term rather than name it.

@@ -124,14 +124,15 @@ class OutputsAreNotProse(SphinxTransform):
         # Display equations are not prose either (and Sphinx cannot put a translated one back).
         for block in self.document.findall(nodes.math_block):
             block["translatable"] = False
+        # An image's description before translation: ImageDescriptions looks it up again.
+        for image in self.document.findall(nodes.image):
+            if image.get("alt"):
+                image["alt_source"] = image["alt"]
         for output in self.document.findall(nodes.container):
             if output.get("nb_element") != "cell_code_output":
                 continue
             for node in output.findall(nodes.Element):
-                if isinstance(node, nodes.image):
-                    # Sphinx extracts an image's description only when told to
-                    node["translatable"] = bool(node.get("alt"))
-                elif not _within(node, (nodes.caption, nodes.legend), output):
+                if not isinstance(node, nodes.image) and not _within(node, (nodes.caption, nodes.legend), output):
                     node["translatable"] = False
 
 
@@ -145,12 +146,13 @@ def _within(node: nodes.Element, kinds: tuple, stop: nodes.Element) -> bool:
 
 class ImageDescriptions(SphinxPostTransform):
     """The description (alt text) of each figure a cell draws, written in the cell's metadata, is
-    prose for screen readers: translated like the rest. myst-nb creates those images only after
-    Sphinx's translation and extraction have run (it picks the output format per builder, in a
-    post-transform), so this post-transform does both for them: for the gettext builder it gives
-    each such image the id that makes it a message; for another language it looks the description
-    up in the page's catalogue, and marks the image "untranslated" when it is missing there, as
-    Sphinx does for paragraphs."""
+    prose for screen readers: translated like the rest. For the gettext builder myst-nb creates
+    those images only after extraction's ids were given (it picks an output format per builder, in
+    a post-transform): this gives them the id that makes their description a message. For another
+    language, Sphinx translates a description but always marks its image "untranslated" (for the
+    image's file, which is not translated here): this looks the description up in the page's
+    catalogue again and marks the image "untranslated" only when its description has no
+    translation, as Sphinx does for paragraphs."""
 
     default_priority = 5      # after myst-nb's SelectMimeType (4)
 
@@ -171,8 +173,9 @@ class ImageDescriptions(SphinxPostTransform):
             docname_to_domain(self.env.docname, self.config.gettext_compact))
         for image in images:
             classes = [c for c in image.get("classes", []) if c != "untranslated"]
-            translated = catalogue.gettext(image["alt"]) if has_catalogue else image["alt"]
-            if translated != image["alt"]:
+            source = image.get("alt_source", image["alt"])
+            translated = catalogue.gettext(source) if has_catalogue else source
+            if translated != source:
                 image["alt"] = translated
             elif self.config.translation_progress_classes:
                 classes.append("untranslated")
