@@ -158,7 +158,7 @@ class ExerciseNotebook(SphinxDirective):
                                location=self.get_location())
             note = nodes.note()
             self.parse_markdown(text(self.config, "unreleased"), note)
-            return [note]
+            return [self.already_in_the_language(note)]
         self.env.note_dependency(str(notebook))
         relpath = notebook.relative_to(root).as_posix()
 
@@ -179,10 +179,17 @@ class ExerciseNotebook(SphinxDirective):
             download=f"{{download}}`{notebook.name} </{relpath}>`", where=where), box)
         header = nodes.container(classes=["assignment-header"])
         self.parse_markdown(header_markdown(notebook), header)
-        return [box, header]
+        return [self.already_in_the_language(box), header]
 
     def parse_markdown(self, text: str, parent: nodes.Element) -> None:
         self.state.nested_parse(StringList(text.splitlines()), self.content_offset, parent)
+
+    @staticmethod
+    def already_in_the_language(parent: nodes.Element) -> nodes.Element:
+        """The directive's own words come in the edition's language (TEXT): not messages to translate."""
+        for node in parent.findall(nodes.Element):
+            node["translatable"] = False
+        return parent
 
 
 def drop_duplicate_scripts(app: Sphinx, pagename: str, templatename: str, context: dict,
