@@ -165,21 +165,43 @@ class ImageDescriptions(SphinxPostTransform):
                 if not hasattr(image, "uid"):
                     image.uid = uuid.uuid4().hex
             return
-        language = self.config.language or "en"
-        if language == "en" or not images:
+        catalogue = page_catalogue(self.app, self.env.docname)
+        if catalogue is None or not images:
             return
-        catalogue, has_catalogue = init_locale(
-            [Path(self.env.srcdir, d) for d in self.config.locale_dirs], language,
-            docname_to_domain(self.env.docname, self.config.gettext_compact))
         for image in images:
             classes = [c for c in image.get("classes", []) if c != "untranslated"]
             source = image.get("alt_source", image["alt"])
-            translated = catalogue.gettext(source) if has_catalogue else source
+            translated = catalogue.gettext(source)
             if translated != source:
                 image["alt"] = translated
             elif self.config.translation_progress_classes:
                 classes.append("untranslated")
             image["classes"] = classes
+
+
+def page_catalogue(app: Sphinx, docname: str):
+    """The translations of one page in the edition's language (None for English)."""
+    language = app.config.language or "en"
+    if language == "en":
+        return None
+    catalogue, found = init_locale([Path(app.srcdir, d) for d in app.config.locale_dirs], language,
+                                   docname_to_domain(docname, app.config.gettext_compact))
+    return catalogue if found else None
+
+
+def translate_toctree_captions(app: Sphinx, doctree: nodes.document) -> None:
+    """The sidebar's part captions ("Chapters", ...) are inserted from _toc.yml by
+    sphinx-external-toc after Sphinx has translated the page: translate them here, from the root
+    page's catalogue, where the gettext builder puts them."""
+    from sphinx import addnodes
+
+    catalogue = page_catalogue(app, app.env.docname)
+    if catalogue is None:
+        return
+    for toctree in doctree.findall(addnodes.toctree):
+        caption = toctree.get("rawcaption")
+        if caption:
+            toctree.apply_translated_message(caption, catalogue.gettext(caption))
 
 
 class ForgetRenderer(SphinxTransform):
@@ -226,5 +248,6 @@ def setup(app: Sphinx) -> dict:
     app.add_post_transform(ImageDescriptions)
     app.connect("config-inited", add_switch_to_header)
     app.connect("html-page-context", add_links)
-    app.add_css_file("language-switch.css")  # book/_static/
+    app.connect("doctree-read", translate_toctree_captions, priority=900)   # after sphinx-external-toc
+    app.add_css_file("languages.css")  # book/_static/
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}
