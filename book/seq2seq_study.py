@@ -305,7 +305,7 @@ def matched_hidden(hidden: int, emb_dim: int = 16) -> int:
     return min(range(hidden, 2 * hidden), key=lambda h: abs(course.n_params(Seq2Seq(emb_dim=emb_dim, hidden=h)) - target))
 
 
-FULL = dict(seeds=list(range(5)), addition=dict(steps=3000, hidden=128, eval_every=250),
+FULL = dict(seeds=list(range(5)), addition=dict(steps=12000, hidden=128, eval_every=250),
             copy=dict(steps=3000, hidden=64, max_len=32))
 QUICK = dict(seeds=[0, 1], addition=dict(steps=500, hidden=128, eval_every=250),
              copy=dict(steps=500, hidden=64, max_len=32))
