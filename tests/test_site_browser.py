@@ -208,16 +208,21 @@ def test_sidebar_lists_the_pages_in_toc_order(page) -> None:
     assert urlparse(home).path.endswith("book/intro.html")
 
 
-def test_search_finds_forget_gate_in_the_lstm_chapter(page) -> None:
-    page.goto("book/intro.html")
+def search(page, start: str, query: str) -> list[str]:
+    """Search the site as a reader does (Ctrl+K on ``start``, type, Enter): the result pages' paths."""
+    page.goto(f"{start}.html")
     page.keyboard.press("Control+k")
     box = page.locator("input[name='q']:visible").first
-    box.fill("forget gate")
+    box.fill(query)
     box.press("Enter")
-    page.wait_for_url(re.compile(r"search\.html\?q=forget"))
+    page.wait_for_url(re.compile(r"search\.html\?q="))
     page.wait_for_selector("#search-results p.search-summary", timeout=20_000)
     results = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
-    paths = [urlparse(r).path for r in results]
+    return [urlparse(r).path for r in results]
+
+
+def test_search_finds_forget_gate_in_the_lstm_chapter(page) -> None:
+    paths = search(page, "book/intro", "forget gate")
     lstm = [i for i, p in enumerate(paths) if p.endswith("book/03_lstm.html")]
     assert lstm, f"'forget gate' does not find the LSTM chapter; results: {paths}"
     print(f"\nsearch 'forget gate': {len(paths)} results, the LSTM chapter is number {lstm[0] + 1}")

@@ -18,8 +18,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from site_server import REPO, site_dir, toc_documents
-from test_site_browser import base_url, browser, page, visit  # noqa: F401 - fixtures
+from site_server import site_dir, toc_documents
+from test_site_browser import base_url, browser, page, search, visit  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.book
 
@@ -179,15 +179,7 @@ def test_the_landing_page_names_both_languages() -> None:
 # ---- search ------------------------------------------------------------------------------------
 
 def test_korean_search_finds_the_forget_gate_in_the_lstm_chapter(page) -> None:  # noqa: F811
-    page.goto("ko/book/intro.html")
-    page.keyboard.press("Control+k")
-    box = page.locator("input[name='q']:visible").first
-    box.fill("망각 게이트")
-    box.press("Enter")
-    page.wait_for_url(re.compile(r"ko/search\.html\?q="))
-    page.wait_for_selector("#search-results p.search-summary", timeout=20_000)
-    results = page.eval_on_selector_all("#search-results ul.search li a", "links => links.map(a => a.href)")
-    paths = [urlparse(r).path for r in results]
+    paths = search(page, "ko/book/intro", "망각 게이트")
     lstm = [i for i, p in enumerate(paths) if p.endswith("ko/book/03_lstm.html")]
     assert lstm, f"'망각 게이트' does not find the Korean LSTM chapter; results: {paths}"
     assert all(p.startswith("/ko/") for p in paths), f"Korean search leads out of the edition: {paths}"
