@@ -164,3 +164,35 @@ def term_misses(page: str) -> list[str]:
 def test_glossary_terms_are_the_ones_the_chapters_use(page: str) -> None:
     misses = term_misses(page)
     assert not misses, f"{len(misses)} in {page}: " + "\n".join(misses[:10])
+
+
+# Terms that mean something else elsewhere: "candidate" is the LSTM's and GRU's g_t / h~_t; in
+# chapter 5 the same Korean word names candidate translations of beam search.
+TERM_PAGES = {"candidate": ["03_lstm", "04_gru", "exercises/03_lstm", "exercises/04_gru"]}
+
+
+def first_use_misses(page: str) -> list[str]:
+    """Glossary terms whose first use on a chapter (in a message of a sentence or more, not a
+    heading) does not give the English term in parentheses, as Korean textbooks do."""
+    msgs = [m for m in messages(i18n.catalogue(LANG, page)) if m.string]
+    misses = []
+    for en, forms in glossary_terms():
+        forms = [f for f in forms if re.search(r"[\uac00-\ud7a3]", f)]     # a Latin form is its own English
+        if not forms or page not in TERM_PAGES.get(en, [page]):
+            continue
+        words = {en} | {w for w in re.findall(r"[a-z][a-z-]+", en) if len(w) > 4 or "-" in w}
+        for m in msgs:
+            text = m.string.lower()
+            in_parentheses = " ".join(re.findall(r"\(([^)]*)\)", text))
+            if any(re.search(rf"\b{re.escape(w)}", in_parentheses) for w in words):
+                break                                   # the English is given (at or before first use)
+            if len(m.string) >= 60 and any(f.lower() in text for f in forms):
+                misses.append(f"{en!r}: first used without its English in {m.string[:80]!r}")
+                break
+    return misses
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_each_term_gives_its_english_at_first_use(page: str) -> None:
+    misses = first_use_misses(page)
+    assert not misses, f"{len(misses)} in {page}:\n" + "\n".join(misses)
