@@ -1,7 +1,6 @@
-"""The book's editions in several languages (see tools/i18n.py): a switch on every page, and glued
-numbers inside translated paragraphs.
+"""The book's editions in several languages (see tools/i18n.py), as a Sphinx extension.
 
-* Every page gets a language switch at the right of its header bar: the name of each edition, the
+* A language switch on every page, at the right of its header bar: the name of each edition, the
   current one marked, the others linking to the same page in that language. The first edition
   (English) is at the site's root, the others in a folder named by their code (``ko/``), so the
   links are relative and work from a plain folder on any web server. A ``<link rel="alternate"
@@ -12,6 +11,10 @@ numbers inside translated paragraphs.
   is kept on the page's settings (which its translated paragraphs share) and glue roles that find
   no value in their paragraph look it up there: a translated paragraph shows exactly the numbers
   that its page computed, the same as the English one.
+* What is not prose stays out of the catalogues: cell outputs and ``{glue:md}`` tables (their
+  numbers change from build to build) and display equations. Figure captions and the descriptions
+  of drawn figures are prose and are translated (ImageDescriptions), and so are the sidebar's part
+  captions, which sphinx-external-toc inserts only after Sphinx has translated the page.
 """
 
 from __future__ import annotations
@@ -20,16 +23,12 @@ import uuid
 from pathlib import Path
 
 from docutils import nodes
+from i18n import LANGUAGES, site_folder  # tools/ is on sys.path: _config.yml's local_extensions
 from sphinx.application import Sphinx
 from sphinx.locale import init as init_locale
 from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util.i18n import docname_to_domain
-
-try:  # tools/ is on sys.path as a local extension folder; tests import it as tools.languages
-    from i18n import LANGUAGES, site_folder
-except ImportError:  # pragma: no cover
-    from tools.i18n import LANGUAGES, site_folder
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SWITCH = "language-switch.html"
