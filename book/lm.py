@@ -84,7 +84,7 @@ def train_lm(seed, train_ids, heldout_ids, B=16, K=32, epochs=11, lr=3e-3, probe
     L = len(train_ids) // B
     streams = train_ids[: B * L].view(B, L)       # row b: a contiguous stretch of the text
     train_loss, heldout_ppl, probes = [], [], []
-    for epoch in range(epochs):
+    for _ in range(epochs):
         state = None
         for s in range(0, L - 1, K):              # blocks in order: the state is carried
             inputs = streams[:, s : min(s + K, L - 1)]
