@@ -81,7 +81,7 @@ def config(lang: str | None) -> Path:
         if title:
             base["title"] = title
         # Sphinx marks every paragraph that had no translation with the class "untranslated";
-        # tests/test_translations.py fails on any such element in the built site.
+        # tests/test_site_i18n.py fails on any such element in the built site.
         cfg["translation_progress_classes"] = "untranslated"
         cfg.update(SPHINX_CONFIG.get(lang, {}))
     name = f"config-{lang or 'gettext'}.yml"
