@@ -155,18 +155,16 @@ def visits(browser, base_url) -> dict[str, dict]:
     return records
 
 
-@pytest.mark.parametrize("doc", PAGES)
-def test_page_loads_offline_without_errors(visits, doc: str) -> None:
-    record = visits[doc]
+def check_loads_offline(record: dict, doc: str) -> None:
+    """A visited page (``visit``) answered 200, logged no error, failed no request, left no site."""
     assert record["status"] == 200, f"{doc}: HTTP {record['status']}"
     assert not record["console_errors"], f"{doc}: console errors {record['console_errors'][:5]}"
     assert not record["failed"], f"{doc}: failed requests {record['failed'][:5]}"
     assert not record["external"], f"{doc}: requests leave the site {record['external'][:5]}"
 
 
-@pytest.mark.parametrize("doc", PAGES)
-def test_images_and_math_are_rendered(visits, doc: str) -> None:
-    record = visits[doc]
+def check_rendered(record: dict, doc: str) -> None:
+    """A visited page's images loaded and its math was typeset, none left as raw TeX."""
     broken = [i for i in record["images"] if not i["ok"]]
     assert not broken, f"{doc}: images not loaded or empty: {broken[:3]}"
     assert not record["unrendered_math"], f"{doc}: math left unrendered: {record['unrendered_math'][:3]}"
@@ -174,6 +172,16 @@ def test_images_and_math_are_rendered(visits, doc: str) -> None:
         assert record["mjx"] >= record["math"], f"{doc}: {record['math']} math blocks, {record['mjx']} rendered"
     raw = RAW_TEX.findall(record["prose"])
     assert not raw, f"{doc}: raw TeX in the visible text: {raw[:5]}"
+
+
+@pytest.mark.parametrize("doc", PAGES)
+def test_page_loads_offline_without_errors(visits, doc: str) -> None:
+    check_loads_offline(visits[doc], doc)
+
+
+@pytest.mark.parametrize("doc", PAGES)
+def test_images_and_math_are_rendered(visits, doc: str) -> None:
+    check_rendered(visits[doc], doc)
 
 
 def test_chapters_have_figures_math_and_screenshots(visits) -> None:

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 import pytest
 from site_server import site_dir, toc_documents
-from test_site_browser import base_url, browser, page, search, visit  # noqa: F401 - fixtures
+from test_site_browser import base_url, browser, check_loads_offline, check_rendered, page, search, visit  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.book
 
@@ -87,14 +87,8 @@ def ko_visits(browser, base_url) -> dict[str, dict]:  # noqa: F811 - the importe
 
 @pytest.mark.parametrize("doc", KO_PAGES)
 def test_korean_page_loads_offline_with_images_and_math(ko_visits, doc: str) -> None:
-    record = ko_visits[doc]
-    assert record["status"] == 200, f"{doc}: HTTP {record['status']}"
-    assert not record["console_errors"], f"{doc}: {record['console_errors'][:3]}"
-    assert not record["failed"], f"{doc}: failed requests {record['failed'][:3]}"
-    assert not record["external"], f"{doc} reaches outside the site: {record['external'][:3]}"
-    broken = [i["src"] for i in record["images"] if not i["ok"]]
-    assert not broken, f"{doc}: images not loaded {broken[:3]}"
-    assert not record["unrendered_math"], f"{doc}: math left as TeX {record['unrendered_math'][:3]}"
+    check_loads_offline(ko_visits[doc], doc)
+    check_rendered(ko_visits[doc], doc)
 
 
 # The references page is mostly its citations, which keep the language they were published in.
