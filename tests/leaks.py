@@ -82,3 +82,25 @@ def find_leaks(secrets: dict[str, set[str]], text: str) -> list[str]:
     haystack = _squash(text)
     return [f"{kind}: {line}" for kind, lines in secrets.items() for line in sorted(lines)
             if line in haystack]
+
+
+# Book modules whose functions answer a graded exercise: the page imports them in a hidden cell and
+# shows results only; the functions' code must not reach the site.
+BOOK_HIDDEN = {"book/decoding.py": ("beam_search",)}   # assignment 5's beam search, driven by the model
+
+
+def book_hidden_lines(root: Path) -> dict[str, set[str]]:
+    """The significant lines of the body of every function named in BOOK_HIDDEN (docstrings skipped)."""
+    import ast
+
+    out: dict[str, set[str]] = {}
+    for path, names in BOOK_HIDDEN.items():
+        source = (root / path).read_text()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.FunctionDef) and node.name in names:
+                body = node.body[1:] if isinstance(node.body[0], ast.Expr) else node.body   # no docstring
+                lines = source.splitlines()[body[0].lineno - 1: node.end_lineno]
+                out[f"{path}:{node.name}"] = _significant(lines)
+    missing = {f"{p}:{n}" for p, names in BOOK_HIDDEN.items() for n in names} - set(out)
+    assert not missing, f"functions not found: {missing}"
+    return out

@@ -59,3 +59,30 @@ def test_no_secret_on_the_website(secrets, assignment: str) -> None:
         text = html_text(path) if path.suffix == ".html" else path.read_text(errors="replace")
         leaks = find_leaks(secrets[assignment], text)
         assert not leaks, f"{path} shows {assignment}'s {leaks[:3]}"
+
+
+def test_book_hidden_code_is_known_and_detectable() -> None:
+    """The book's hidden implementations (tests/leaks.py BOOK_HIDDEN) have distinctive lines, and the
+    detector finds one planted in a page."""
+    from leaks import book_hidden_lines
+
+    hidden = book_hidden_lines(REPO)
+    for name, lines in hidden.items():
+        assert len(lines) >= 5, f"{name}: too few distinctive lines to check"
+        assert find_leaks({name: lines}, f"<pre><code>{sorted(lines)[0]}</code></pre>")
+
+
+@pytest.mark.book
+def test_no_hidden_book_code_on_the_website() -> None:
+    """The book's beam search (book/decoding.py) is imported by a removed cell: its code is on no page,
+    in no page source and no download, in either edition."""
+    from leaks import book_hidden_lines
+
+    hidden = book_hidden_lines(REPO)
+    assert (SITE / "ko" / "book" / "intro.html").exists(), "the Korean edition is not built: run `make book`"
+    files = sorted(SITE.rglob("*.html")) + sorted(p for p in SITE.rglob("*") if "_sources" in p.parts and p.is_file())
+    files += sorted(SITE.rglob("*.ipynb")) + sorted(SITE.rglob("*.py"))
+    for path in files:
+        text = html_text(path) if path.suffix == ".html" else path.read_text(errors="replace")
+        leaks = find_leaks(hidden, text)
+        assert not leaks, f"{path} shows {leaks[:3]}"
