@@ -6,7 +6,7 @@ too long for a page, so ``make experiments`` runs it with this script and writes
 The page reads, plots and asserts on that file; ``tests/test_seq2seq_study.py`` reruns a reduced
 version and checks that it agrees with the file.
 
-Two experiments:
+Three experiments:
 
 * **addition** (the task of the source notes and of Saito's ch. 7): the factorial
   {reversed source or not} x {peeky decoder or not}, an attention decoder, and a wider baseline with
@@ -16,9 +16,13 @@ Two experiments:
 * **copy**: write back a random digit string; the input's length is the only thing that varies.
   One model per seed is trained on lengths 1..``max_len`` (one length per batch, no padding), then
   tested at every length, with and without attention.
+* **dates** (``book/dates.py``): human-written dates rewritten in ISO form, a bidirectional encoder
+  against a one-way encoder of about equal size, under the same attention decoder; accuracy, curves
+  and where the attention weights go, per format.
 
-Usage: ``python book/seq2seq_study.py [--quick] [--only addition|copy] [--out PATH]`` (``make experiments``
-runs the whole study: about 33 CPU minutes, so about 17 minutes on two quiet cores). Finished runs are
+Usage: ``python book/seq2seq_study.py [--quick] [--only addition|copy|dates] [--out PATH]`` (``make experiments``
+runs the whole study: about 80 CPU minutes, most of them the addition part, so 45 to 50 minutes on two
+quiet cores). Finished runs are
 kept in ``.cache/seq2seq_study/``, so an interrupted study resumes where it stopped; ``--only`` reruns
 one experiment and keeps the other in the file.
 """
@@ -306,9 +310,9 @@ def matched_hidden(hidden: int, emb_dim: int = 16) -> int:
 
 
 FULL = dict(seeds=list(range(5)), addition=dict(steps=12000, hidden=128, eval_every=250),
-            copy=dict(steps=3000, hidden=64, max_len=32))
+            copy=dict(steps=3000, hidden=64, max_len=32), dates=dict(steps=1600, batch=64, hidden=24))
 QUICK = dict(seeds=[0, 1], addition=dict(steps=500, hidden=128, eval_every=250),
-             copy=dict(steps=500, hidden=64, max_len=32))
+             copy=dict(steps=500, hidden=64, max_len=32), dates=dict(steps=300, batch=64, hidden=24))
 
 
 def addition_jobs(settings: dict) -> list[dict]:
@@ -356,7 +360,38 @@ def _run_jobs(jobs: list[dict], desc: str, last_first: bool) -> list:
     return course.run_jobs(_cached, jobs[::-1], desc=desc)[::-1]
 
 
-def run_study(settings: dict, *, what: tuple[str, ...] = ("addition", "copy"), cache: bool = False,
+def _jsonable(value):
+    """numpy arrays and scalars as lists and numbers, recursively: what json can write."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def train_dates(**job) -> dict:
+    """One run of the date task (``dates.train_dates``), its numbers ready for the results file."""
+    import dates  # dates imports this module, so it is imported when a run starts
+
+    return _jsonable(dates.train_dates(**job))
+
+
+def date_jobs(settings: dict) -> list[dict]:
+    """The one-way encoder (width matched in parameters) and the bidirectional one, every seed."""
+    import dates
+
+    budget = dict(settings["dates"])
+    hidden = budget.pop("hidden")
+    return [dict(budget, bidirectional=bi, hidden=h, seed=s)
+            for bi, h in ((False, dates.matched_hidden(hidden)), (True, hidden)) for s in settings["seeds"]]
+
+
+PARTS = ("addition", "copy", "dates")
+
+
+def run_study(settings: dict, *, what: tuple[str, ...] = PARTS, cache: bool = False,
               last_first: bool = False) -> dict:
     results: dict = {"settings": settings}
     if "addition" in what:
@@ -367,6 +402,9 @@ def run_study(settings: dict, *, what: tuple[str, ...] = ("addition", "copy"), c
         jobs = [dict(settings["copy"], attention=a, seed=s, fn_name="train_copy", cache=cache)
                 for a in (False, True) for s in settings["seeds"]]
         results["copy"] = _run_jobs(jobs, "copy runs", last_first)
+    if "dates" in what:
+        jobs = [dict(job, fn_name="train_dates", cache=cache) for job in date_jobs(settings)]
+        results["dates"] = _run_jobs(jobs, "date runs", last_first)
     return results
 
 
@@ -382,7 +420,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds, short budgets (a smoke test)")
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--only", choices=["addition", "copy"], default=None)
+    parser.add_argument("--only", choices=list(PARTS), default=None)
     parser.add_argument("--no-cache", action="store_true",
                         help="recompute every run (by default finished runs are kept in .cache/seq2seq_study/)")
     parser.add_argument("--last-first", action="store_true",
@@ -392,7 +430,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = QUICK if args.quick else FULL
     torch.set_num_threads(1)
     start = time.time()
-    parts = (args.only,) if args.only else ("addition", "copy")
+    parts = (args.only,) if args.only else PARTS
     results = run_study(settings, what=parts, cache=not args.no_cache, last_first=args.last_first)
     meta = {"command": "python book/seq2seq_study.py" + (" --quick" if args.quick else "")
             + (f" --only {args.only}" if args.only else ""),

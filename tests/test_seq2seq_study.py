@@ -23,7 +23,7 @@ RESULTS = json.loads(study.RESULTS.read_text())
 
 
 def test_the_file_records_how_it_was_made() -> None:
-    for part in ("addition", "copy"):
+    for part in study.PARTS:
         meta = RESULTS["meta"][part]
         assert meta["command"].startswith("python book/seq2seq_study.py")
         assert "--quick" not in meta["command"]
@@ -36,6 +36,10 @@ def test_the_file_records_how_it_was_made() -> None:
         assert seeds == RESULTS["meta"]["addition"]["seeds"], name
     assert RESULTS["settings"]["addition"] == study.FULL["addition"]
     assert RESULTS["settings"]["copy"] == study.FULL["copy"]
+    assert RESULTS["settings"]["dates"] == study.FULL["dates"]
+    for bidirectional in (False, True):
+        seeds = sorted(r["seed"] for r in RESULTS["dates"] if r["bidirectional"] == bidirectional)
+        assert seeds == RESULTS["meta"]["dates"]["seeds"], bidirectional
 
 
 def _within_spread(quick: float, full_same_seed: float, full_all_seeds: list[float], what: str) -> None:
@@ -72,3 +76,21 @@ def test_copy_rerun_agrees_with_the_file(quick: dict) -> None:
         for k in range(n_points):
             _within_spread(run["loss"][k], twin["loss"][k], [r["loss"][k] for r in same],
                            f"copy attention={run['attention']} seed {run['seed']} loss at point {k}")
+
+
+def test_dates_rerun_agrees_with_the_file(quick: dict) -> None:
+    budget = study.QUICK["dates"]
+    assert budget["hidden"] == RESULTS["settings"]["dates"]["hidden"]
+    assert budget["batch"] == RESULTS["settings"]["dates"]["batch"]
+    for run in quick["dates"]:
+        same = [r for r in RESULTS["dates"] if r["bidirectional"] == run["bidirectional"]]
+        twin = next(r for r in same if r["seed"] == run["seed"])
+        assert run["params"] == twin["params"] and run["hidden"] == twin["hidden"]
+        n_points = budget["steps"] // run["eval_every"]
+        assert len(run["curve"]) == n_points
+        for k in range(n_points):
+            what = f"dates bidirectional={run['bidirectional']} seed {run['seed']}"
+            _within_spread(run["curve"][k], twin["curve"][k], [r["curve"][k] for r in same],
+                           f"{what}: exact match at evaluation {k}")
+            _within_spread(run["loss"][k], twin["loss"][k], [r["loss"][k] for r in same],
+                           f"{what}: loss at evaluation {k}")
