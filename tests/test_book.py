@@ -63,3 +63,15 @@ def test_nothing_is_fetched_from_another_site() -> None:
         html = path.read_text()
         external = re.findall(r'<(?:script|link|img)\b[^>]*(?:src|href)="((?:https?:)?//[^"]+)"', html)
         assert not external, f"{path.relative_to(SITE)} loads external resources: {external[:3]}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_markdown_tables_in_outputs_are_rendered(chapter: str) -> None:
+    """A table that a cell displays as Markdown must reach the reader as a table, not as a
+    paragraph of pipes (what myst-nb's default CommonMark renderer made of chapter 5's study)."""
+    html = _page(f"book/{chapter}")
+    raw = re.findall(r"<p>\|[^<]*\|\s*\n\|[-—:| ]+\|", html)
+    assert not raw, f"{chapter}: {len(raw)} Markdown table(s) printed as text, e.g. {raw[0][:120]!r}"
+    source = (REPO / "book" / f"{chapter}.md").read_text()
+    if "markdown_table(" in source:
+        assert "<table" in html.split('<div class="cell_output', 1)[-1], f"{chapter}: no table in any output"
