@@ -75,3 +75,73 @@ def test_markdown_tables_in_outputs_are_rendered(chapter: str) -> None:
     source = (REPO / "book" / f"{chapter}.md").read_text()
     if "markdown_table(" in source:
         assert "<table" in html.split('<div class="cell_output', 1)[-1], f"{chapter}: no table in any output"
+
+
+def _pygments_colours(theme: str) -> dict[str, str]:
+    """Selector suffix ("" for the block itself, ".n", ...) -> colour, from the built pygments.css."""
+    css = (SITE / "_static" / "pygments.css").read_text()
+    rules = re.findall(r'html\[data-theme="' + theme + r'"\] \.highlight( \.[\w-]+)? \{([^}]*)\}', css)
+    colours = {}
+    for selector, body in rules:
+        colour = re.search(r"(?<![-\w])color:\s*([^;}\s]+)", body)
+        if colour:
+            colours[selector.strip()] = colour.group(1).lower()
+    return colours
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_tokens_written_as_plain_text_keep_their_colour(theme: str) -> None:
+    """tools/plain_tokens.py drops the spans of names, punctuation and whitespace in code blocks:
+    right only while the highlighting style draws them in the block's own colour."""
+    import sys
+    sys.path.insert(0, str(REPO / "tools"))
+    from plain_tokens import PLAIN_CLASSES
+
+    colours = _pygments_colours(theme)
+    assert "" in colours, f"no base colour for code blocks in the {theme} theme"
+    for cls in PLAIN_CLASSES:
+        assert colours.get(f".{cls}", colours[""]) == colours[""], (
+            f"the {theme} style draws .{cls} in {colours[f'.{cls}']}, not the block's {colours['']}: "
+            "its spans must stay (remove it from PLAIN_CLASSES)")
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_code_blocks_are_light_and_keep_their_text(chapter: str) -> None:
+    import sys
+    sys.path.insert(0, str(REPO / "tools"))
+    from plain_tokens import unwrap_plain_tokens
+
+    html = _page(f"book/{chapter}")
+    blocks = re.findall(r"<pre>.*?</pre>", html, flags=re.S)
+    assert blocks, f"{chapter} has no code blocks"
+    plain = [b for b in blocks if re.search(r'<span class="(?:n|p|w)">', b)]
+    assert not plain, f"{chapter}: {len(plain)} code blocks still wrap names or punctuation in spans"
+    assert sum(b.count('<span class="k">') + b.count('<span class="o">') for b in blocks) > 50, (
+        f"{chapter}: keywords and operators are no longer highlighted")
+    text = lambda h: re.sub(r"<[^>]+>", "", h)  # noqa: E731
+    assert [text(b) for b in blocks] == [text(unwrap_plain_tokens(b)) for b in blocks]
+
+
+def test_plain_tokens_unwraps_only_inside_code_blocks() -> None:
+    import sys
+    sys.path.insert(0, str(REPO / "tools"))
+    from plain_tokens import unwrap_plain_tokens
+
+    sample = '<pre><span class="n">x</span><span class="w"> </span><span class="o">=</span><span class="p">(</span></pre>'
+    assert unwrap_plain_tokens(sample) == '<pre>x <span class="o">=</span>(</pre>'
+    outside = '<p><span class="n">kept</span></p>'
+    assert unwrap_plain_tokens(outside) == outside
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_math_pages_preload_what_mathjax_fetches_late(chapter: str) -> None:
+    """Fonts and the lazy-typesetting component are requested while the page parses, not after
+    tex-chtml.js has run (tools/math_fonts.py); the files they name exist."""
+    html = _page(f"book/{chapter}")
+    preloads = re.findall(r'<link rel="preload" href="([^"]+)" as="(font|script)"', html)
+    names = {href.rsplit("/", 1)[-1] for href, _ in preloads}
+    assert {"lazy.js", "MathJax_Main-Regular.woff", "MathJax_Math-Italic.woff"} <= names, names
+    for href, _ in preloads:
+        assert (SITE / "book" / href.split("?")[0]).resolve().exists(), f"{chapter} preloads a missing {href}"
+    config = re.search(r"window\.MathJax = (\{.*?\})</script>", html)
+    assert config and '"ui/lazy"' in config.group(1), "MathJax is not configured to typeset lazily"

@@ -39,24 +39,42 @@ WAIT_FOR_MATH = """async () => {
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
   return !!window.MathJax;
 }"""
+# MathJax typesets lazily (ui/lazy, _config.yml): a formula is an empty <mjx-lazy> placeholder until it
+# scrolls near the window. What a reader sees first must be typeset when the page has loaded: the
+# placeholders inside the first screen are counted, then every formula is typeset (as printing does)
+# so that the checks below see them all.
+FIRST_SCREEN_LAZY = """() => [...document.querySelectorAll('mjx-container')].filter(c => {
+  const r = c.getBoundingClientRect();
+  return c.querySelector('mjx-lazy') && r.bottom > 0 && r.top < window.innerHeight && r.width > 0;
+}).length"""
+TYPESET_ALL = """async () => {
+  const doc = window.MathJax && MathJax.startup && MathJax.startup.document;
+  const pending = document.querySelectorAll('mjx-lazy').length;
+  if (doc && doc.lazyTypesetAll) { await doc.lazyTypesetAll(); }
+  return {pending, lazy: !!(doc && doc.lazyTypesetAll)};
+}"""
 PAGE_FACTS = """() => {
   const main = document.querySelector('main') || document.body;
   const text = main.cloneNode(true);
   text.querySelectorAll('pre, code, script, style, mjx-container, .highlight').forEach(e => e.remove());
-  const nav = performance.getEntriesByType('navigation')[0];
-  const ends = performance.getEntriesByType('resource').map(e => e.responseEnd);
   return {
     images: [...document.images].map(i => ({src: i.currentSrc || i.src, ok: i.complete && i.naturalWidth > 0,
                                             width: i.naturalWidth, height: i.naturalHeight})),
     math: document.querySelectorAll('span.math, div.math').length,
     unrendered_math: [...document.querySelectorAll('span.math, div.math')]
-                     .filter(e => !e.querySelector('mjx-container')).map(e => e.textContent.slice(0, 80)),
+                     .filter(e => !e.querySelector('mjx-container') || e.querySelector('mjx-lazy'))
+                     .map(e => e.textContent.slice(0, 80)),
     mjx: document.querySelectorAll('mjx-container').length,
     prose: text.textContent,
     visible_text: main.innerText,
-    load_event_ms: nav ? nav.loadEventEnd : null,
-    network_idle_ms: Math.max(nav ? nav.responseEnd : 0, ...ends),
   };
+}"""
+# Read when the page has loaded, before the checks typeset the rest of the math (which fetches fonts).
+PAGE_TIMES = """() => {
+  const nav = performance.getEntriesByType('navigation')[0];
+  const ends = performance.getEntriesByType('resource').map(e => e.responseEnd);
+  return {load_event_ms: nav ? nav.loadEventEnd : null, network_idle_ms: Math.max(nav ? nav.responseEnd : 0, ...ends),
+          dom_content_loaded_ms: nav ? nav.domContentLoadedEventEnd : null};
 }"""
 
 
@@ -114,6 +132,9 @@ def visit(browser, base_url: str, doc: str, screenshot: Path | None = None) -> d
     first = tab.goto(urljoin(base_url, f"{doc}.html"), wait_until="networkidle")
     wall_s = time.perf_counter() - start
     tab.evaluate(WAIT_FOR_MATH)
+    times = tab.evaluate(PAGE_TIMES)
+    first_screen_lazy = tab.evaluate(FIRST_SCREEN_LAZY)
+    lazy = tab.evaluate(TYPESET_ALL)
     facts = tab.evaluate(PAGE_FACTS)
     if screenshot is not None:
         screenshot.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +154,8 @@ def visit(browser, base_url: str, doc: str, screenshot: Path | None = None) -> d
     context.close()
     return {"status": first.status if first else None, "console_errors": console, "failed": failed,
             "external": external, "page_bytes": page_bytes, "static_bytes": static_bytes,
-            "goto_networkidle_s": round(wall_s, 3), **facts}
+            "goto_networkidle_s": round(wall_s, 3), "first_screen_lazy": first_screen_lazy,
+            "lazy_at_load": lazy["pending"], "lazy_typesetting": lazy["lazy"], **times, **facts}
 
 
 @pytest.fixture(scope="module")
@@ -144,14 +166,16 @@ def visits(browser, base_url) -> dict[str, dict]:
     for doc in PAGES:
         shot = shots / f"{doc.rsplit('/', 1)[-1]}.png" if doc in CHAPTERS else None
         records[doc] = visit(browser, base_url, doc, shot)
-    metrics = {doc: {k: r[k] for k in ("page_bytes", "static_bytes", "network_idle_ms", "load_event_ms",
-                                       "goto_networkidle_s", "math", "mjx")} | {"images": len(r["images"])}
+    metrics = {doc: {k: r[k] for k in ("page_bytes", "static_bytes", "network_idle_ms", "dom_content_loaded_ms",
+                                       "load_event_ms", "goto_networkidle_s", "math", "mjx", "lazy_at_load")}
+               | {"images": len(r["images"])}
                for doc, r in records.items()}
     (report_dir() / "site-metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
-    print("\nsite metrics (page KB excl. _static, KB of _static, ms to network idle, math blocks):")
+    print("\nsite metrics (page KB excl. _static, KB of _static, ms to network idle, ms to DOMContentLoaded, "
+          "math blocks):")
     for doc, m in metrics.items():
         print(f"  {doc:32s} {m['page_bytes'] / 1e3:8.1f} {m['static_bytes'] / 1e3:8.1f} "
-              f"{m['network_idle_ms']:8.0f} {m['math']:5d}")
+              f"{m['network_idle_ms']:8.0f} {m['dom_content_loaded_ms']:8.0f} {m['math']:5d}")
     return records
 
 
@@ -168,6 +192,8 @@ def check_rendered(record: dict, doc: str) -> None:
     broken = [i for i in record["images"] if not i["ok"]]
     assert not broken, f"{doc}: images not loaded or empty: {broken[:3]}"
     assert not record["unrendered_math"], f"{doc}: math left unrendered: {record['unrendered_math'][:3]}"
+    assert record["first_screen_lazy"] == 0, (
+        f"{doc}: {record['first_screen_lazy']} formulas on the first screen were not typeset once the page loaded")
     if record["math"]:
         assert record["mjx"] >= record["math"], f"{doc}: {record['math']} math blocks, {record['mjx']} rendered"
     raw = RAW_TEX.findall(record["prose"])
@@ -202,6 +228,21 @@ def test_largest_page_reaches_network_idle_quickly(visits) -> None:
     idle_s = visits[largest]["network_idle_ms"] / 1e3
     print(f"\nlargest page {largest}: network idle after {idle_s:.2f} s")
     assert idle_s < LOAD_BUDGET_S, f"{largest} reaches network idle after {idle_s:.2f} s (budget {LOAD_BUDGET_S} s)"
+
+
+def test_math_is_typeset_lazily_and_as_the_reader_scrolls(visits, page) -> None:
+    """Long chapters load with most formulas still placeholders (the speed the budget above needs);
+    a formula far down the page is typeset once the reader scrolls to it."""
+    longest = max(CHAPTERS, key=lambda d: visits[d]["math"])
+    assert visits[longest]["lazy_typesetting"], "MathJax's lazy typesetting (ui/lazy) is not loaded"
+    assert visits[longest]["lazy_at_load"] > 0, f"{longest}: no formula was left for later at load"
+    page.goto(f"{longest}.html", wait_until="networkidle")
+    page.evaluate(WAIT_FOR_MATH)
+    last = page.locator("div.math").last
+    assert last.locator("mjx-lazy").count() == 1, "the last display formula was typeset before it was in view"
+    last.scroll_into_view_if_needed()
+    page.wait_for_function("e => !e.querySelector('mjx-lazy') && !!e.querySelector('mjx-math')",
+                           arg=last.element_handle(), timeout=10_000)
 
 
 def test_sidebar_lists_the_pages_in_toc_order(page) -> None:
