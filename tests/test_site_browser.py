@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, unquote, urljoin, urlparse
 import pytest
 from conftest import ASSIGNMENTS, source_notebook
 from leaks import find_leaks, secret_lines
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from site_server import CHROMIUM, CHROMIUM_ARGS, REPO, config, report_dir, serve, site_dir, toc_documents
 
 pytestmark = pytest.mark.book
@@ -41,8 +42,8 @@ WAIT_FOR_MATH = """async () => {
 }"""
 # MathJax typesets lazily (ui/lazy, _config.yml): a formula is an empty <mjx-lazy> placeholder until it
 # scrolls near the window. What a reader sees first must be typeset when the page has loaded: the
-# placeholders inside the first screen are counted, then every formula is typeset (as printing does)
-# so that the checks below see them all.
+# placeholders inside the first screen must be gone within 3 s of load; then every formula is typeset
+# (as printing does) so that the checks below see them all.
 FIRST_SCREEN_LAZY = """() => [...document.querySelectorAll('mjx-container')].filter(c => {
   const r = c.getBoundingClientRect();
   return c.querySelector('mjx-lazy') && r.bottom > 0 && r.top < window.innerHeight && r.width > 0;
@@ -133,6 +134,10 @@ def visit(browser, base_url: str, doc: str, screenshot: Path | None = None) -> d
     wall_s = time.perf_counter() - start
     tab.evaluate(WAIT_FOR_MATH)
     times = tab.evaluate(PAGE_TIMES)
+    try:  # the observer typesets what is in view in an idle callback: a moment after load, not at once
+        tab.wait_for_function(f"({FIRST_SCREEN_LAZY})() === 0", timeout=3_000)
+    except PlaywrightTimeout:
+        pass
     first_screen_lazy = tab.evaluate(FIRST_SCREEN_LAZY)
     lazy = tab.evaluate(TYPESET_ALL)
     facts = tab.evaluate(PAGE_FACTS)
