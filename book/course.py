@@ -220,6 +220,19 @@ class RecallNet(torch.nn.Module):
         return self.out(states[:, -1])
 
 
+def apply_update(model: torch.nn.Module, optimiser: torch.optim.Optimizer, loss: torch.Tensor,
+                 clip: float | None = None) -> float:
+    """One training update on ``loss``: clear the old gradients, back-propagate, clip the gradient
+    norm to ``clip`` (none if ``None``), and let the optimiser step. Returns the loss as a float.
+    Every training loop of the book takes its updates from here."""
+    optimiser.zero_grad()
+    loss.backward()
+    if clip is not None:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimiser.step()
+    return loss.item()
+
+
 def n_params(module) -> int:
     """The number of trainable numbers of a torch module."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
@@ -263,12 +276,7 @@ def train_recall(kind: str, length: int, *, seed: int, hidden: int = 16, n_symbo
         tokens, labels = recall_task(batch, n_steps, n_symbols, data_rng)
         logits = model(tokens)
         loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(labels))
-        optimiser.zero_grad()
-        loss.backward()
-        if clip is not None:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        optimiser.step()
-        losses.append(loss.item())
+        losses.append(apply_update(model, optimiser, loss, clip))
         train_accuracy.append(float((logits.argmax(1).numpy() == labels).mean()))
         if solved_at is None and update >= 50 and np.mean(train_accuracy[-50:]) >= 0.99:
             solved_at = update

@@ -280,11 +280,7 @@ def train_dates(*, seed: int, bidirectional: bool, hidden: int, steps: int = 100
         src, tgt = train["src"][pick, :length], train["tgt"][pick]
         logits = model(src, tgt[:, :-1])
         loss = nn.functional.cross_entropy(logits.flatten(0, 1), tgt[:, 1:].flatten())
-        optimiser.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimiser.step()
-        window.append(loss.item())
+        window.append(course.apply_update(model, optimiser, loss, clip=5.0))
         if step % eval_every == 0:
             curve.append(float(evaluate(model, curve_part)["correct"].mean()))
             losses.append(float(np.mean(window)))

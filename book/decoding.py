@@ -23,6 +23,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import course  # noqa: E402
 import seq2seq_study as study  # noqa: E402
 
 from autograder.tasks import ADDITION_VOCAB, START  # noqa: E402
@@ -183,12 +184,8 @@ def train(*, seed: int, steps: int = 1200, hidden: int = 32, batch: int = 128, l
         else:
             logits = model(src, tgt[:, :-1])                          # teacher forcing
         loss = masked_loss(logits, tgt[:, 1:])
-        opt.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        opt.step()
+        window.append(course.apply_update(model, opt, loss, clip=5.0))
         sched.step()
-        window.append(loss.item())
         if step % eval_every == 0:
             losses.append(float(np.mean(window)))
             window = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import course
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -74,12 +75,15 @@ def perplexity(model, ids):
     return math.exp(F.cross_entropy(logits[0], ids[1:]).item())
 
 
-def train_lm(seed, train_ids, heldout_ids, B=16, K=32, epochs=11, lr=3e-3, probe=None, **model_kw):
-    """Train one RNNLM(V, **model_kw) with truncated BPTT; the seed fixes the initial weights.
-    ``probe(model)``, if given, is called after every epoch; its results are returned in order."""
+def train_lm(seed, train_ids, heldout_ids, B=16, K=32, epochs=11, lr=3e-3, probe=None, *,
+             model_class=None, evaluate=perplexity, **model_kw):
+    """Train one ``model_class(V, **model_kw)`` (RNNLM by default) with truncated BPTT; the seed fixes
+    the initial weights. ``evaluate(model, ids)`` gives the perplexities (``perplexity``; a model with
+    dropout passes one that switches it off). ``probe(model)``, if given, is called after every
+    epoch; its results are returned in order."""
     torch.manual_seed(seed)
     V = int(train_ids.max()) + 1
-    lm = RNNLM(V, **model_kw)
+    lm = (model_class or RNNLM)(V, **model_kw)
     optimizer = torch.optim.Adam(lm.parameters(), lr=lr)
     L = len(train_ids) // B
     streams = train_ids[: B * L].view(B, L)       # row b: a contiguous stretch of the text
@@ -93,16 +97,12 @@ def train_lm(seed, train_ids, heldout_ids, B=16, K=32, epochs=11, lr=3e-3, probe
                 state = detach(state)             # truncated BPTT: cut the backward pass here
             logits, state = lm(inputs, state)
             loss = F.cross_entropy(logits.reshape(-1, V), targets.reshape(-1))
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(lm.parameters(), max_norm=1.0)
-            optimizer.step()
-            train_loss.append(loss.item())
-        heldout_ppl.append(perplexity(lm, heldout_ids))
+            train_loss.append(course.apply_update(lm, optimizer, loss, clip=1.0))
+        heldout_ppl.append(evaluate(lm, heldout_ids))
         if probe is not None:
             probes.append(probe(lm))
     return {"model": lm, "train_loss": np.array(train_loss), "heldout_ppl": np.array(heldout_ppl),
-            "ppl_train": perplexity(lm, train_ids), "ppl_heldout": heldout_ppl[-1], "probes": probes}
+            "ppl_train": evaluate(lm, train_ids), "ppl_heldout": heldout_ppl[-1], "probes": probes}
 
 
 def agreement_prefixes(grammar):

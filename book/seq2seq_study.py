@@ -185,11 +185,7 @@ def train_addition(*, seed: int, reverse: bool, peeky: bool = False, attention: 
         pick = torch.randint(0, len(src_train), (batch,), generator=batches)
         logits = model(src_train[pick], tgt_train[pick, :-1])
         loss = nn.functional.cross_entropy(logits.flatten(0, 1), tgt_train[pick, 1:].flatten())
-        optimiser.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimiser.step()
-        window.append(loss.item())
+        window.append(course.apply_update(model, optimiser, loss, clip=5.0))   # zero_grad, backward, clip, step
         if step % eval_every == 0:
             curve.append(exact_match(model, src_test, tgt_test).float().mean().item())
             losses.append(float(np.mean(window)))
@@ -245,11 +241,7 @@ def train_copy(*, seed: int, attention: bool, max_len: int = 32, hidden: int = 6
         src, tgt = copy_batch(batch, int(rng.integers(1, max_len + 1)), rng)
         logits = model(src, tgt[:, :-1])
         loss = nn.functional.cross_entropy(logits.flatten(0, 1), tgt[:, 1:].flatten())
-        optimiser.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        optimiser.step()
-        window.append(loss.item())
+        window.append(course.apply_update(model, optimiser, loss, clip=5.0))
         if step % 250 == 0:
             losses.append(float(np.mean(window)))
             window = []

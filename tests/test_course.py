@@ -63,3 +63,33 @@ def test_train_recall_memory_bias_and_test_set() -> None:
     run = course.train_recall("LSTM", 2, seed=0, steps=400, stop_when_solved=True)
     assert run["solved_at"] is not None and run["updates"] == run["solved_at"] < 400
     assert run["accuracy"] > 0.95
+
+
+def test_apply_update_is_one_clipped_optimiser_step() -> None:
+    """course.apply_update, the update of every training loop in the book, equals the explicit steps:
+    clear the old gradients, back-propagate, clip the norm, step; it returns the loss."""
+    import torch
+
+    def model_and_loss(seed: int):
+        torch.manual_seed(seed)
+        model = torch.nn.Linear(3, 2).double()
+        x = torch.randn(5, 3, dtype=torch.float64)
+        return model, lambda: (100 * model(x)).pow(2).mean()        # a large gradient: clipping acts
+
+    for clip in (None, 0.5):
+        model, loss = model_and_loss(0)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for p in model.parameters():           # stale gradients that a missing zero_grad would add
+            p.grad = torch.ones_like(p)
+        value = loss()
+        returned = course.apply_update(model, opt, value, clip)
+        ref, ref_loss = model_and_loss(0)
+        ref_opt = torch.optim.SGD(ref.parameters(), lr=0.1)
+        ref_value = ref_loss()
+        ref_value.backward()
+        if clip is not None:
+            assert torch.nn.utils.clip_grad_norm_(ref.parameters(), clip) > 10 * clip
+        ref_opt.step()
+        assert returned == ref_value.item()
+        for a, b in zip(model.parameters(), ref.parameters(), strict=True):
+            np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-12)

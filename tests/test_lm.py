@@ -166,3 +166,21 @@ def test_the_probe_reads_the_prediction_after_the_last_word_not_the_padding(text
     together = lm.right_number_share(model, cases, stoi, verbs)
     alone = [lm.right_number_share(model, [c], stoi, verbs)[0] for c in cases]
     np.testing.assert_allclose(together, alone, rtol=1e-5)
+
+
+def test_train_lm_takes_another_model_class(text) -> None:
+    """Chapter 1's stacked and regularised models train with the same loop (model_class, evaluate)."""
+    calls = []
+
+    class Recorded(lm.RNNLM):
+        pass
+
+    def evaluate(model, ids):
+        calls.append(type(model).__name__)
+        return lm.perplexity(model, ids)
+
+    args = (0, text["train_ids"], text["heldout_ids"])
+    plain = lm.train_lm(*args, epochs=1, hidden=16, embed_dim=8)
+    other = lm.train_lm(*args, epochs=1, hidden=16, embed_dim=8, model_class=Recorded, evaluate=evaluate)
+    assert isinstance(other["model"], Recorded) and calls == ["Recorded", "Recorded"]
+    np.testing.assert_allclose(other["heldout_ppl"], plain["heldout_ppl"], rtol=1e-12)
