@@ -76,14 +76,14 @@ def perplexity(model, ids):
 
 
 def train_lm(seed, train_ids, heldout_ids, B=16, K=32, epochs=11, lr=3e-3, probe=None, *,
-             model_class=None, evaluate=perplexity, **model_kw):
+             model_class=RNNLM, evaluate=perplexity, **model_kw):
     """Train one ``model_class(V, **model_kw)`` (RNNLM by default) with truncated BPTT; the seed fixes
     the initial weights. ``evaluate(model, ids)`` gives the perplexities (``perplexity``; a model with
     dropout passes one that switches it off). ``probe(model)``, if given, is called after every
     epoch; its results are returned in order."""
     torch.manual_seed(seed)
     V = int(train_ids.max()) + 1
-    lm = (model_class or RNNLM)(V, **model_kw)
+    lm = model_class(V, **model_kw)
     optimizer = torch.optim.Adam(lm.parameters(), lr=lr)
     L = len(train_ids) // B
     streams = train_ids[: B * L].view(B, L)       # row b: a contiguous stretch of the text

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 import yaml
 from conftest import REPO
+
+sys.path.insert(0, str(REPO / "tools"))
+from plain_tokens import PLAIN_CLASSES, unwrap_plain_tokens  # noqa: E402
 
 pytestmark = pytest.mark.book
 SITE = REPO / "_build" / "html"
@@ -93,10 +97,6 @@ def _pygments_colours(theme: str) -> dict[str, str]:
 def test_tokens_written_as_plain_text_keep_their_colour(theme: str) -> None:
     """tools/plain_tokens.py drops the spans of names, punctuation and whitespace in code blocks:
     right only while the highlighting style draws them in the block's own colour."""
-    import sys
-    sys.path.insert(0, str(REPO / "tools"))
-    from plain_tokens import PLAIN_CLASSES
-
     colours = _pygments_colours(theme)
     assert "" in colours, f"no base colour for code blocks in the {theme} theme"
     for cls in PLAIN_CLASSES:
@@ -107,14 +107,10 @@ def test_tokens_written_as_plain_text_keep_their_colour(theme: str) -> None:
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_code_blocks_are_light_and_keep_their_text(chapter: str) -> None:
-    import sys
-    sys.path.insert(0, str(REPO / "tools"))
-    from plain_tokens import unwrap_plain_tokens
-
     html = _page(f"book/{chapter}")
     blocks = re.findall(r"<pre>.*?</pre>", html, flags=re.S)
     assert blocks, f"{chapter} has no code blocks"
-    plain = [b for b in blocks if re.search(r'<span class="(?:n|p|w)">', b)]
+    plain = [b for b in blocks if re.search(r'<span class="(?:' + "|".join(PLAIN_CLASSES) + r')">', b)]
     assert not plain, f"{chapter}: {len(plain)} code blocks still wrap names or punctuation in spans"
     assert sum(b.count('<span class="k">') + b.count('<span class="o">') for b in blocks) > 50, (
         f"{chapter}: keywords and operators are no longer highlighted")
@@ -123,10 +119,6 @@ def test_code_blocks_are_light_and_keep_their_text(chapter: str) -> None:
 
 
 def test_plain_tokens_unwraps_only_inside_code_blocks() -> None:
-    import sys
-    sys.path.insert(0, str(REPO / "tools"))
-    from plain_tokens import unwrap_plain_tokens
-
     sample = '<pre><span class="n">x</span><span class="w"> </span><span class="o">=</span><span class="p">(</span></pre>'
     assert unwrap_plain_tokens(sample) == '<pre>x <span class="o">=</span>(</pre>'
     outside = '<p><span class="n">kept</span></p>'
