@@ -107,7 +107,7 @@ hub: venv
 	$(PY) hub/run_hub.py --port $(HUB_PORT)
 
 lint: venv
-	$(BIN)/ruff check autograder tests tools hub benchmarks
+	$(BIN)/ruff check autograder tests tools hub benchmarks book
 
 clean:
 	rm -rf _build .jupyter_cache .pytest_cache $(MATHJAX_DIR) .course-state .hub gradebook.db

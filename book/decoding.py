@@ -255,7 +255,7 @@ def beam_search(step, state, select, start: int, eos: int, width: int, max_len: 
         last = token[go_on]
         state = select(state, parent[go_on])
     else:
-        finished += list(zip(live_tokens, live_sums))
+        finished += list(zip(live_tokens, live_sums, strict=True))
     best = max(finished, key=lambda hyp: hyp[1] / len(hyp[0]) ** alpha)
     return best[0].astype(np.int64), float(best[1] / len(best[0]) ** alpha)
 
@@ -264,8 +264,8 @@ def train_and_beam(*, widths: tuple = (), alpha: float = 0.7, n_beam: int = 1000
     """``train(**train_kw)``, then the exact match of beam search of each width on the first n_beam
     test problems (the page's greedy-versus-beam comparison; width 1 is greedy decoding)."""
     run = train(**train_kw)
-    _, _, q_te, a_te = split()
-    src, tgt = encode_questions(q_te[:n_beam], 5), encode_answers(a_te[:n_beam], 5)
+    _, _, q_te, _ = split()
+    src = encode_questions(q_te[:n_beam], 5)
     run["beam"] = {w: beam_decode(run["model"], src, width=w, max_len=4, alpha=alpha) for w in widths}
     return run
 
@@ -291,7 +291,7 @@ def all_complete(model, src_row: torch.Tensor, max_len: int, alpha: float):
         V = logp.shape[1]
         parent, token = np.divmod(np.arange(len(prefixes) * V), V)
         cand = sums[parent] + logp.ravel()
-        new_prefixes = [np.append(prefixes[p], k) for p, k in zip(parent, token)]
+        new_prefixes = [np.append(prefixes[p], k) for p, k in zip(parent, token, strict=True)]
         ended = token == EOS
         if t == max_len - 1:
             ended[:] = True
