@@ -18,7 +18,10 @@
     downloaded from Moodle: the ``Identifier`` column holds ``Participant <id>``, the id in Moodle's
     download file names (``<Full Name>_<id>_assignsubmission_file_<file>``); Moodle reads the
     ``Identifier``, ``Grade`` and ``Last modified (grade)`` columns (English column names, as
-    Moodle writes them in an English-language site) and ignores the others.
+    Moodle writes them in an English-language site) and ignores the others. Moodle's upload skips,
+    without a word, a grade above the assignment's maximum, so a score with extra credit above the
+    maximum is written as the maximum, and its ``Feedback comments`` (which Moodle imports too)
+    give the full score.
 
 ``moodle_grades.csv``
     Moodle's gradebook CSV import (*Grades > Import > CSV file*) for students identified by user
@@ -170,7 +173,12 @@ def write_moodle_worksheet(rows: list[LmsRow], path: Path, maximum: float, when:
         for row in _importable(rows, {"moodle"}):
             ident = row.identity
             comment = f"autograder: {row.status}" + (f" ({row.reason})" if row.reason else "")
-            writer.writerow([f"Participant {ident.lms_id}", ident.name, "", "", _fmt(row.score),
+            grade = row.score
+            if grade is not None and grade > maximum:     # Moodle would skip it: "out of range"
+                comment += (f"; {grade:g} points with extra credit, entered as the maximum {maximum:g} "
+                            "(Moodle's worksheet takes no grade above it)")
+                grade = maximum
+            writer.writerow([f"Participant {ident.lms_id}", ident.name, "", "", _fmt(grade),
                              f"{maximum:.2f}", "Yes", "", stamp if row.score is not None else "", comment])
     return path
 

@@ -6,7 +6,9 @@ and ``ID`` as the first two columns and ``Section`` as the last student column, 
 ``Points Possible`` row and its computed columns (``Current Score``, ``Final Points``...), matches an
 assignment by the id in ``Title (id)`` and a student by ``ID`` (Canvas's user id), else by
 ``SIS Login ID``. Moodle's worksheet upload finds the ``Identifier``, ``Grade`` and
-``Last modified (grade)`` columns by name and strips ``Participant `` from the identifier.
+``Last modified (grade)`` columns by name, strips ``Participant `` from the identifier, and skips
+a grade that is negative or above the ``Maximum Grade`` (mod/assign/feedback/offline/locallib.php,
+``process_import_grades``: "Out of range").
 """
 
 from __future__ import annotations
@@ -68,15 +70,19 @@ def canvas_import(path: Path) -> dict[str, object]:
 
 
 def moodle_worksheet_import(path: Path) -> dict[str, tuple[str, str]]:
-    """What Moodle's offline grading worksheet upload reads: participant id -> (grade, modified)."""
+    """What Moodle's offline grading worksheet upload reads: participant id -> (grade, modified);
+    a grade that Moodle skips as out of range reads as "skipped"."""
     rows = read_csv(path)
     header = rows[0]
-    id_col, grade_col, modified_col = (header.index(name) for name in
-                                       ("Identifier", "Grade", "Last modified (grade)"))
+    id_col, grade_col, max_col, modified_col = (header.index(name) for name in
+                                                ("Identifier", "Grade", "Maximum Grade", "Last modified (grade)"))
     out = {}
     for row in rows[1:]:
         assert row[id_col].startswith("Participant "), row[id_col]
-        out[row[id_col][len("Participant "):]] = (row[grade_col], row[modified_col])
+        grade = row[grade_col]
+        if grade and row[max_col] and not 0 <= float(grade) <= float(row[max_col]):
+            grade = "skipped"
+        out[row[id_col][len("Participant "):]] = (grade, row[modified_col])
     return out
 
 
@@ -100,13 +106,14 @@ def _class(tmp_path: Path) -> tuple[SimpleNamespace, list, list]:
         "turingalan_9012_99003_lstm.py",                  # not a notebook: rejected, keeps its id
         "Alan Turing_1234567_assignsubmission_file_lstm.ipynb",
         "Grace Hopper_1234568_assignsubmission_file_lstm.ipynb",
+        "Ada Lovelace_1234569_assignsubmission_file_lstm.ipynb",   # every part and the bonus
         "notes.txt",                                       # nobody's
     ]
     for name in files:
         (folder / name).write_text("{}")
     subs = from_folder(folder)
     scores = {"1234": ("graded", 21.0), "5678": ("graded", 12.5), "1234567": ("graded", 0.0),
-              "1234568": ("crashed", 3.0)}
+              "1234568": ("crashed", 3.0), "1234569": ("graded", 23.0)}
     results = [SimpleNamespace(student=s.student, status=scores.get(s.student, ("rejected", 0.0))[0],
                                score=scores.get(s.student, ("rejected", 0.0))[1], reason=s.problem or "")
                for s in subs]
@@ -135,7 +142,12 @@ def test_moodle_worksheet_is_what_moodle_uploads(tmp_path: Path) -> None:
     assert ours[0] == read_csv(FIXTURES / "moodle_grading_worksheet.csv")[0]
     moodle = moodle_worksheet_import(tmp_path / "moodle_worksheet.csv")
     assert moodle == {"1234567": ("0", "Wednesday, 02 December 2026, 04:30 AM"),
-                      "1234568": ("3", "Wednesday, 02 December 2026, 04:30 AM")}
+                      "1234568": ("3", "Wednesday, 02 December 2026, 04:30 AM"),
+                      "1234569": ("21", "Wednesday, 02 December 2026, 04:30 AM")}
+    # 23 of 21 with extra credit: Moodle would skip it, so the maximum goes in, the full score in the comment
+    comments = {row[0]: row[-1] for row in ours[1:]}
+    assert "23 points with extra credit" in comments["Participant 1234569"]
+    assert "extra credit" not in comments["Participant 1234568"]
     assert not (tmp_path / "moodle_grades.csv").exists()  # no plain user names in this class
 
 
