@@ -21,8 +21,8 @@ Three experiments:
   and where the attention weights go, per format.
 
 Usage: ``python book/seq2seq_study.py [--quick] [--only addition|copy|dates] [--out PATH]`` (``make experiments``
-runs the whole study: about 80 CPU minutes, most of them the addition part, so 45 to 50 minutes on two
-quiet cores). Finished runs are
+runs the whole study: about 155 CPU minutes, 140 of them the addition part, so about 80 minutes on
+two quiet cores). Finished runs are
 kept in ``.cache/seq2seq_study/``, so an interrupted study resumes where it stopped; ``--only`` reruns
 one experiment and keeps the other in the file.
 """
@@ -301,7 +301,7 @@ def matched_hidden(hidden: int, emb_dim: int = 16) -> int:
     return min(range(hidden, 2 * hidden), key=lambda h: abs(course.n_params(Seq2Seq(emb_dim=emb_dim, hidden=h)) - target))
 
 
-FULL = dict(seeds=list(range(5)), addition=dict(steps=12000, hidden=128, eval_every=250),
+FULL = dict(seeds=list(range(5)), addition=dict(steps=24000, hidden=128, eval_every=250),
             copy=dict(steps=3000, hidden=64, max_len=32), dates=dict(steps=1600, batch=64, hidden=24))
 QUICK = dict(seeds=[0, 1], addition=dict(steps=500, hidden=128, eval_every=250),
              copy=dict(steps=500, hidden=64, max_len=32), dates=dict(steps=300, batch=64, hidden=24))
