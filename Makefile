@@ -62,7 +62,7 @@ page: venv $(MATHJAX_DIR)/tex-chtml.js
 	@mkdir -p _build && printf 'format: jb-book\nroot: book/intro\nchapters:\n  - file: book/$(PAGE)\n' > _build/toc-$(PAGE).yml
 	RNNCOURSE_BUILD=1 $(BIN)/jupyter-book build . --toc _build/toc-$(PAGE).yml --path-output _build/page-$(PAGE)
 
-# Studies too long for a page (chapter 5's seq2seq study: about 155 CPU minutes, about 80 on 2 quiet cores): each script
+# Studies too long for a page (chapter 5's seq2seq study: about 210 CPU minutes, about 105 on 2 quiet cores): each script
 # writes a small JSON file under book/results/ that its chapter reads, plots and asserts on.
 experiments: venv
 	nice -n 10 $(PY) book/seq2seq_study.py

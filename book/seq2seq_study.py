@@ -21,7 +21,7 @@ Three experiments:
   and where the attention weights go, per format.
 
 Usage: ``python book/seq2seq_study.py [--quick] [--only addition|copy|dates] [--out PATH]`` (``make experiments``
-runs the whole study: about 155 CPU minutes, 140 of them the addition part, so about 80 minutes on
+runs the whole study: about 210 CPU minutes, 196 of them the addition part, so about 105 minutes on
 two quiet cores). Finished runs are
 kept in ``.cache/seq2seq_study/``, so an interrupted study resumes where it stopped; ``--only`` reruns
 one experiment and keeps the other in the file.
