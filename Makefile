@@ -49,12 +49,15 @@ book: venv $(MATHJAX_DIR)/tex-chtml.js
 	@mkdir -p _build
 	@# The log is long; when the build fails, its warnings and the failed cells' reports are repeated
 	@# at the end, where a CI log's tail shows them.
-	RNNCOURSE_BUILD=1 $(BIN)/jupyter-book build --all -W --keep-going . 2>&1 | tee _build/book-build.log; \
+	@echo "RNNCOURSE_BUILD=1 $(BIN)/jupyter-book build --all -W --keep-going .   (log: _build/book-build.log)"
+	@RNNCOURSE_BUILD=1 $(BIN)/jupyter-book build --all -W --keep-going . 2>&1 | tee _build/book-build.log; \
 	status=$${PIPESTATUS[0]}; \
 	if [ $$status -ne 0 ]; then \
 	  echo "==> the book build failed (exit $$status); its warnings and errors, from _build/book-build.log:"; \
 	  sed 's/\x1b\[[0-9;]*m//g' _build/book-build.log | grep -E "WARNING|ERROR|Error" | head -40; \
-	  for f in _build/html/reports/*.log; do [ -f "$$f" ] && { echo "==> $$f (last 30 lines)"; tail -30 "$$f"; }; done; \
+	  for f in _build/html/reports/*.log _build/html/reports/*/*.log; do \
+	    [ -f "$$f" ] && { echo "==> $$f (last 30 lines)"; tail -30 "$$f" | sed 's/\x1b\[[0-9;]*m//g'; }; \
+	  done; \
 	  exit $$status; \
 	fi
 	@echo "==> building the Korean edition into _build/html/ko (from the same execution cache: nothing runs again)"
