@@ -44,13 +44,14 @@ $(MATHJAX_DIR)/tex-chtml.js:
 	cp -r .cache/npm-mathjax/package/es5 $(MATHJAX_DIR)
 	rm -rf .cache/npm-mathjax
 
+BOOK_BUILD := RNNCOURSE_BUILD=1 $(BIN)/jupyter-book build --all -W --keep-going .
 book: venv $(MATHJAX_DIR)/tex-chtml.js
 	@echo "==> building the book (every chapter is executed; cached outputs are reused when unchanged)"
 	@mkdir -p _build
 	@# The log is long; when the build fails, its warnings and the failed cells' reports are repeated
 	@# at the end, where a CI log's tail shows them.
-	@echo "RNNCOURSE_BUILD=1 $(BIN)/jupyter-book build --all -W --keep-going .   (log: _build/book-build.log)"
-	@RNNCOURSE_BUILD=1 $(BIN)/jupyter-book build --all -W --keep-going . 2>&1 | tee _build/book-build.log; \
+	@echo "$(BOOK_BUILD)   (log: _build/book-build.log)"
+	@$(BOOK_BUILD) 2>&1 | tee _build/book-build.log; \
 	status=$${PIPESTATUS[0]}; \
 	if [ $$status -ne 0 ]; then \
 	  echo "==> the book build failed (exit $$status); its warnings and errors, from _build/book-build.log:"; \
